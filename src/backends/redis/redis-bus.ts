@@ -1,0 +1,222 @@
+import { Redis } from 'ioredis';
+import type { Bus, BusHandler } from '../../core/bus.ts';
+
+export interface RedisBusOptions {
+  /** redis:// or rediss:// URL of a standalone (non-cluster) Redis. */
+  url: string;
+  /** Prepended to every topic to form the Redis channel name. Default `sb:`. */
+  keyPrefix?: string;
+  /**
+   * Receives connection errors, failed publishes/unsubscribes and exceptions thrown by
+   * handlers. Without it connection and publish errors are dropped (`healthy` reports the
+   * outage) and a handler's exception is rethrown asynchronously, as MemoryBus does.
+   */
+  onError?: (error: unknown) => void;
+  /** How long `RedisBus.connect` waits for both connections. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+}
+
+interface Topic {
+  handlers: Set<BusHandler>;
+  /** Settles when Redis acknowledged the SUBSCRIBE for this channel. */
+  ready: Promise<void>;
+}
+
+/**
+ * Bus over Redis pub/sub, with two connections per instance: one publishes, one subscribes.
+ *
+ * Ordering: Redis executes one connection's commands in order and writes the resulting
+ * messages to each subscriber connection in that same order, so every PUBLISH from this
+ * instance's single publisher connection reaches every subscriber connection in publish
+ * order, across channels too. Sharded pub/sub (SPUBLISH/SSUBSCRIBE) is deliberately not
+ * used: on a cluster, channels of different slots live on different shards, reached over
+ * different connections, and that cross-topic ordering would be lost. On a non-cluster
+ * Redis plain PUBLISH/SUBSCRIBE gives the same reach with the ordering intact.
+ *
+ * One Redis SUBSCRIBE per channel, whatever the number of local handlers; messages fan out
+ * locally, and the channel is unsubscribed when its last local handler leaves. ioredis
+ * reconnects on its own and resubscribes the channels after a reconnect; publishes made
+ * while disconnected wait in ioredis's offline queue.
+ */
+export class RedisBus implements Bus {
+  #pub: Redis;
+  #sub: Redis;
+  #prefix: string;
+  #onError: ((error: unknown) => void) | undefined;
+  #connectTimeoutMs: number;
+  #topics = new Map<string, Topic>();
+  #closed = false;
+
+  /** Starts connecting at once; use `RedisBus.connect` to wait until both connections are ready. */
+  constructor(options: RedisBusOptions) {
+    this.#prefix = options.keyPrefix ?? 'sb:';
+    this.#onError = options.onError;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#pub = new Redis(options.url, { connectionName: 'switchboard-bus-pub' });
+    this.#sub = new Redis(options.url, { connectionName: 'switchboard-bus-sub' });
+    for (const connection of [this.#pub, this.#sub]) {
+      connection.on('error', (error: Error) => this.#onError?.(error));
+    }
+    this.#sub.on('message', (channel: string, message: string) => this.#deliver(channel, message));
+  }
+
+  /** Creates a bus and resolves once both connections are ready (rejects, closed, on timeout). */
+  static async connect(options: RedisBusOptions): Promise<RedisBus> {
+    const bus = new RedisBus(options);
+    try {
+      await bus.ready();
+    } catch (error) {
+      await bus.close();
+      throw error;
+    }
+    return bus;
+  }
+
+  /** Resolves once both connections are ready; rejects after the connect timeout. */
+  async ready(): Promise<void> {
+    await Promise.all([this.#pub, this.#sub].map((c) => whenReady(c, this.#connectTimeoutMs)));
+  }
+
+  get healthy(): boolean {
+    return !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready';
+  }
+
+  publish(topic: string, message: string): void {
+    if (this.#closed) return;
+    this.#pub.publish(this.#prefix + topic, message).catch((error: unknown) => this.#onError?.(error));
+  }
+
+  async subscribe(topic: string, handler: BusHandler): Promise<() => Promise<void>> {
+    if (this.#closed) throw new Error('RedisBus is closed');
+    const channel = this.#prefix + topic;
+    let entry = this.#topics.get(channel);
+    if (!entry) {
+      const created: Topic = {
+        handlers: new Set(),
+        ready: this.#sub.subscribe(channel).then(
+          () => undefined,
+          (error: unknown) => {
+            // Let the next subscriber try a fresh SUBSCRIBE instead of this failed one.
+            if (this.#topics.get(channel) === created) this.#topics.delete(channel);
+            throw error;
+          },
+        ),
+      };
+      this.#topics.set(channel, (entry = created));
+    }
+    const topicEntry = entry;
+    // Wrap so the same function subscribed twice counts as two subscriptions.
+    const subscription: BusHandler = (message) => handler(message);
+    topicEntry.handlers.add(subscription);
+    try {
+      await topicEntry.ready;
+    } catch (error) {
+      topicEntry.handlers.delete(subscription);
+      throw error;
+    }
+
+    let active = true;
+    return async () => {
+      if (!active) return;
+      active = false;
+      topicEntry.handlers.delete(subscription);
+      if (topicEntry.handlers.size > 0 || this.#topics.get(channel) !== topicEntry) return;
+      this.#topics.delete(channel);
+      if (this.#closed) return;
+      // A later subscribe issues its SUBSCRIBE after this UNSUBSCRIBE on the same
+      // connection, so Redis ends up subscribed exactly when local handlers exist.
+      try {
+        await this.#sub.unsubscribe(channel);
+      } catch (error) {
+        this.#onError?.(error);
+      }
+    };
+  }
+
+  #deliver(channel: string, message: string): void {
+    const entry = this.#topics.get(channel);
+    if (!entry) return;
+    for (const handler of [...entry.handlers]) {
+      try {
+        handler(message);
+      } catch (error) {
+        // Never let a handler's exception unwind into ioredis's reply parser.
+        if (this.#onError) this.#onError(error);
+        else queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /** Waits for queued publishes to be acknowledged, then closes both connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#topics.clear();
+    await Promise.all([closeConnection(this.#pub), closeConnection(this.#sub)]);
+  }
+}
+
+function whenReady(connection: Redis, timeoutMs: number): Promise<void> {
+  if (connection.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    let lastError: unknown;
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      connection.off('ready', onReady);
+      connection.off('error', onError);
+      connection.off('end', onEnd);
+    };
+    const onReady = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: unknown): void => {
+      lastError = error;
+    };
+    const onEnd = (): void => {
+      cleanup();
+      reject(new Error('Redis connection closed before it was ready', { cause: lastError }));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      const reason = lastError instanceof Error ? `: ${lastError.message}` : '';
+      reject(new Error(`Redis connection not ready after ${timeoutMs} ms${reason}`, { cause: lastError }));
+    }, timeoutMs);
+    connection.on('ready', onReady);
+    connection.on('error', onError);
+    connection.on('end', onEnd);
+  });
+}
+
+/** QUIT when connected (pending replies arrive first), otherwise drop the connection. */
+async function closeConnection(connection: Redis): Promise<void> {
+  if (connection.status === 'end') return;
+  if (connection.status === 'reconnecting') {
+    // No socket to close: disconnect() only cancels the pending retry, and 'end' never comes.
+    connection.disconnect();
+    return;
+  }
+  const ended = new Promise<void>((resolve) => connection.once('end', () => resolve()));
+  if (connection.status === 'ready') {
+    try {
+      await connection.quit();
+    } catch {
+      connection.disconnect();
+    }
+  } else {
+    connection.disconnect();
+  }
+  // Bounded in case the socket never reports back; nothing else keeps the process alive.
+  await bounded(ended, 2_000);
+}
+
+function bounded(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,56 @@
+/**
+ * Runs tasks one after another, in arrival order. A task that finishes synchronously costs
+ * nothing extra; only while an asynchronous task is pending do later ones wait in a queue.
+ * Signaling needs this: a socket's messages must take effect in the order they were sent
+ * even when one of them has to ask the cluster something first.
+ */
+export class SerialExecutor {
+  #queue: Array<() => void | Promise<void>> = [];
+  #busy = false;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(onError: (error: unknown) => void) {
+    this.#onError = onError;
+  }
+
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** True when a task given now would run at once. */
+  get idle(): boolean {
+    return !this.#busy && this.#queue.length === 0;
+  }
+
+  run(task: () => void | Promise<void>): void {
+    if (this.#busy) {
+      this.#queue.push(task);
+      return;
+    }
+    this.#execute(task);
+  }
+
+  #execute(task: () => void | Promise<void>): void {
+    let result: void | Promise<void>;
+    try {
+      result = task();
+    } catch (error) {
+      this.#onError(error);
+      return this.#next();
+    }
+    if (result instanceof Promise) {
+      this.#busy = true;
+      result.catch(this.#onError).finally(() => {
+        this.#busy = false;
+        this.#next();
+      });
+    } else {
+      this.#next();
+    }
+  }
+
+  #next(): void {
+    const task = this.#queue.shift();
+    if (task) this.#execute(task);
+  }
+}

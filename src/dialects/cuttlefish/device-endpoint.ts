@@ -1,0 +1,244 @@
+import type { IncomingMessage } from 'node:http';
+import { wallClockMs } from '../../core/clock.ts';
+import { memberSource } from '../../core/json-members.ts';
+import { nodeOf, type Address } from '../../core/message-router.ts';
+import { SerialExecutor } from '../../core/serial-executor.ts';
+import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../transport/connection.ts';
+import type { DialectContext } from '../dialect.ts';
+import { DeviceDirectory } from './device-directory.ts';
+import { closeCodeFor, CuttlefishError, errorFrame, errorText, type CuttlefishErrorCode } from './errors.ts';
+import { ToClient } from './relay-protocol.ts';
+import { clientDisconnectedFrame, clientMessageFrame, configFrame, parseFrame } from './wire.ts';
+
+/** `/register_device`: device sockets, and the table of each device's clients. */
+export class DeviceEndpoint implements WebSocketEndpoint {
+  readonly path = '/register_device';
+  readonly dialect = 'cuttlefish';
+  readonly maxMessageBytes: number;
+  readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
+  readonly #context: DialectContext;
+  readonly #directory: DeviceDirectory;
+  readonly #registered = new Set<DeviceSocket>();
+  #leaseTimer: NodeJS.Timeout | undefined;
+
+  constructor(context: DialectContext, directory: DeviceDirectory) {
+    this.#context = context;
+    this.#directory = directory;
+    this.maxMessageBytes = context.config['cuttlefish.maxMessageBytes'];
+    this.pingIntervalMs = context.config['cuttlefish.pingIntervalMs'];
+    this.pongTimeoutMs = context.config['cuttlefish.pongTimeoutMs'];
+  }
+
+  accept(connection: Connection, _request: IncomingMessage): ConnectionHandler {
+    return new DeviceSocket(connection, this.#context, this.#directory, this.#registered);
+  }
+
+  start(): void {
+    const period = Math.max(10, Math.floor(this.#context.config['cuttlefish.deviceLeaseMs'] / 3));
+    this.#leaseTimer = setInterval(() => void this.#maintain(), period);
+    this.#leaseTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#leaseTimer);
+  }
+
+  /** Renews every local device's lease and drops clients whose node died. */
+  async #maintain(): Promise<void> {
+    const alive = new Map<string, Promise<boolean>>();
+    const isAlive = (node: string) => {
+      let answer = alive.get(node);
+      if (!answer) alive.set(node, (answer = this.#context.liveness.isAlive(node).catch(() => true)));
+      return answer;
+    };
+    await Promise.all(
+      [...this.#registered].map(async (device) => {
+        try {
+          await device.renewLease();
+          await device.dropClientsOnDeadNodes(isAlive);
+        } catch (error) {
+          this.#context.log.warn({ err: error, deviceId: device.deviceId }, 'device lease upkeep failed');
+        }
+      }),
+    );
+  }
+}
+
+class DeviceSocket implements ConnectionHandler {
+  deviceId = '';
+  readonly #connection: Connection;
+  readonly #context: DialectContext;
+  readonly #directory: DeviceDirectory;
+  readonly #registered: Set<DeviceSocket>;
+  readonly #executor: SerialExecutor;
+  readonly #mailbox: string;
+  #phase: 'new' | 'registering' | 'registered' | 'closed' = 'new';
+  #token = '';
+  #deviceInfoSource = 'null';
+  #lastClientId = 0;
+  readonly #clientsById = new Map<number, Address>();
+  readonly #clientsByAddress = new Map<Address, number>();
+
+  constructor(connection: Connection, context: DialectContext, directory: DeviceDirectory, registered: Set<DeviceSocket>) {
+    this.#connection = connection;
+    this.#context = context;
+    this.#directory = directory;
+    this.#registered = registered;
+    this.#mailbox = `cf-d${connection.id}`;
+    this.#executor = new SerialExecutor((error) => {
+      context.log.error({ err: error }, 'cuttlefish device handler failed');
+      this.#connection.close(1011, 'internal error');
+    });
+  }
+
+  onText(text: string, receivedAt: number): void {
+    if (this.#executor.idle) this.#handle(text, receivedAt);
+    else this.#executor.run(() => this.#handle(text, receivedAt));
+  }
+
+  onBinary(): void {
+    this.#executor.run(() => this.#fail('BINARY_MESSAGE'));
+  }
+
+  #handle(text: string, receivedAt: number): void | Promise<void> {
+    if (this.#phase === 'closed') return;
+    const frame = parseFrame(text);
+    if (!frame.ok) return this.#fail(frame.error, frame.detail);
+    const { message } = frame;
+    switch (frame.type) {
+      case 'register':
+        return this.#register(message, text);
+      case 'forward':
+        return this.#forward(message, text, receivedAt);
+      default:
+        return this.#fail('UNKNOWN_MESSAGE_TYPE', frame.type);
+    }
+  }
+
+  async #register(message: Record<string, unknown>, text: string): Promise<void> {
+    if (this.#phase !== 'new') return this.#fail('DEVICE_ALREADY_REGISTERED', this.deviceId);
+    const deviceId = message.device_id;
+    if (typeof deviceId !== 'string' || deviceId === '') return this.#fail('MISSING_DEVICE_ID');
+    this.#phase = 'registering';
+    this.deviceId = deviceId;
+    this.#deviceInfoSource = memberSource(text, 'device_info') ?? 'null';
+    const address = this.#context.router.register(this.#mailbox, (m, at) => this.#receive(m, at));
+    this.#token = DeviceDirectory.token({ address, deviceInfoSource: this.#deviceInfoSource });
+    const claimed = await this.#directory.claim(deviceId, this.#token);
+    if (!claimed) {
+      this.#context.router.unregister(this.#mailbox);
+      return this.#fail('DEVICE_ID_TAKEN', deviceId);
+    }
+    if ((this.#phase as string) === 'closed') {
+      // The socket went away while the claim was in flight.
+      await this.#directory.release(deviceId, this.#token);
+      this.#context.router.unregister(this.#mailbox);
+      return;
+    }
+    this.#phase = 'registered';
+    this.#registered.add(this);
+    this.#connection.send(configFrame(this.#context.ice.iceServers(`cf-device-${deviceId}`)));
+    this.#context.log.debug({ deviceId }, 'device registered');
+  }
+
+  #forward(message: Record<string, unknown>, text: string, receivedAt: number): void {
+    if (this.#phase !== 'registered') return this.#fail('FORWARD_DEVICE_NOT_REGISTERED');
+    const clientId = message.client_id;
+    if (!Number.isSafeInteger(clientId)) return this.#fail('FORWARD_INVALID_CLIENT_ID');
+    if (message.payload === undefined) return this.#fail('FORWARD_MISSING_PAYLOAD');
+    const client = this.#clientsById.get(clientId as number);
+    if (client === undefined) {
+      if ((clientId as number) >= 1 && (clientId as number) <= this.#lastClientId) {
+        this.#connection.send(clientDisconnectedFrame(clientId as number));
+      } else {
+        this.#fail('FORWARD_UNKNOWN_CLIENT', clientId as number);
+      }
+      return;
+    }
+    this.#context.router.send(client, ToClient.message(memberSource(text, 'payload')!), performance.timeOrigin + receivedAt);
+  }
+
+  /** Messages from this device's clients, local or on other nodes (see relay-protocol.ts). */
+  #receive(message: string, originAt: number): void {
+    if (this.#phase !== 'registered') return;
+    switch (message.charCodeAt(0)) {
+      case 109 /* m */: {
+        const newline = message.indexOf('\n');
+        const clientId = this.#clientsByAddress.get(message.slice(1, newline));
+        if (clientId === undefined) return;
+        this.#connection.send(clientMessageFrame(clientId, message.slice(newline + 1)));
+        this.#context.metrics.relayLatency((wallClockMs() - originAt) / 1000);
+        return;
+      }
+      case 97 /* a */: {
+        const client = message.slice(1);
+        if (this.#clientsByAddress.has(client)) return;
+        const clientId = ++this.#lastClientId;
+        this.#clientsById.set(clientId, client);
+        this.#clientsByAddress.set(client, clientId);
+        this.#context.router.send(client, ToClient.attached(this.#deviceInfoSource), originAt);
+        return;
+      }
+      case 100 /* d */:
+        this.#detach(message.slice(1));
+        return;
+    }
+  }
+
+  #detach(client: Address): void {
+    const clientId = this.#clientsByAddress.get(client);
+    if (clientId === undefined) return;
+    this.#clientsByAddress.delete(client);
+    this.#clientsById.delete(clientId);
+    this.#connection.send(clientDisconnectedFrame(clientId));
+  }
+
+  async renewLease(): Promise<void> {
+    if (this.#phase !== 'registered') return;
+    if (await this.#directory.renew(this.deviceId, this.#token)) return;
+    // The lease lapsed (State unreachable for longer than the lease). Take it back if it
+    // is still free; if another device got the id meanwhile, this one has lost it.
+    if (!(await this.#directory.claim(this.deviceId, this.#token))) {
+      this.#context.log.warn({ deviceId: this.deviceId }, 'device lease lost to another registration');
+      this.#fail('DEVICE_ID_TAKEN', this.deviceId);
+    }
+  }
+
+  async dropClientsOnDeadNodes(isAlive: (node: string) => Promise<boolean>): Promise<void> {
+    for (const client of [...this.#clientsByAddress.keys()]) {
+      if (this.#context.router.isLocal(client)) continue;
+      if (!(await isAlive(nodeOf(client)))) this.#detach(client);
+    }
+  }
+
+  #fail(code: CuttlefishErrorCode, detail?: string | number): void {
+    this.#context.metrics.error(code);
+    this.#connection.send(errorFrame(code, detail));
+    if (CuttlefishError[code].close) {
+      this.#connection.close(closeCodeFor(code), errorText(code, detail));
+      this.#shutDown();
+    }
+  }
+
+  onClose(): void {
+    this.#shutDown();
+  }
+
+  #shutDown(): void {
+    const wasRegistered = this.#phase === 'registered';
+    if (this.#phase === 'closed') return;
+    this.#phase = 'closed';
+    if (!wasRegistered) return;
+    this.#registered.delete(this);
+    this.#context.router.unregister(this.#mailbox);
+    const now = wallClockMs();
+    for (const client of this.#clientsByAddress.keys()) this.#context.router.send(client, ToClient.deviceGone, now);
+    this.#clientsByAddress.clear();
+    this.#clientsById.clear();
+    void this.#directory.release(this.deviceId, this.#token).catch((error) => {
+      this.#context.log.warn({ err: error, deviceId: this.deviceId }, 'could not release device id; its lease will expire');
+    });
+    this.#context.log.debug({ deviceId: this.deviceId }, 'device unregistered');
+  }
+}

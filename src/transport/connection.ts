@@ -1,0 +1,30 @@
+import type { IncomingMessage } from 'node:http';
+
+/** What a dialect sees of a socket: send, close, and who is on the other end. */
+export interface Connection {
+  /** Unique within this process; never reused. */
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly open: boolean;
+  send(text: string): void;
+  sendBinary(data: Uint8Array): void;
+  /** Sends a close frame; the socket is destroyed if the peer does not answer in time. */
+  close(code: number, reason?: string): void;
+}
+
+export interface ConnectionHandler {
+  /** `receivedAt` is performance.now() when the frame was read, for relay latency. */
+  onText(text: string, receivedAt: number): void;
+  onBinary(data: Buffer): void;
+  /** Called once, whatever closed the socket (either side, liveness, slow consumer). */
+  onClose(code: number): void;
+}
+
+export interface WebSocketEndpoint {
+  readonly path: string;
+  readonly dialect: string;
+  readonly maxMessageBytes: number;
+  readonly pingIntervalMs: number;
+  readonly pongTimeoutMs: number;
+  accept(connection: Connection, request: IncomingMessage): ConnectionHandler;
+}

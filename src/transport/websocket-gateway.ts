@@ -1,0 +1,173 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../ops/logger.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { WebSocketEndpoint } from './connection.ts';
+import { WebSocketConnection } from './websocket-connection.ts';
+
+export interface GatewayLimits {
+  allowedOrigins: readonly string[];
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  maxBufferedBytes: number;
+}
+
+export const GOING_AWAY = 1001;
+export const LIVENESS_CLOSE_CODE = 1001;
+
+interface Route {
+  endpoint: WebSocketEndpoint;
+  server: WebSocketServer;
+  connections: Set<WebSocketConnection>;
+  liveness: NodeJS.Timeout;
+}
+
+/** Routes HTTP upgrades by path to dialect endpoints, enforcing the transport's limits. */
+export class WebSocketGateway {
+  readonly #routes = new Map<string, Route>();
+  readonly #perIp = new Map<string, number>();
+  readonly #limits: GatewayLimits;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+  #open = 0;
+  #accepting = true;
+
+  constructor(limits: GatewayLimits, metrics: Metrics, log: Logger) {
+    this.#limits = limits;
+    this.#metrics = metrics;
+    this.#log = log;
+  }
+
+  get connectionCount(): number {
+    return this.#open;
+  }
+
+  add(endpoint: WebSocketEndpoint): void {
+    if (this.#routes.has(endpoint.path)) throw new Error(`two endpoints claim ${endpoint.path}`);
+    const server = new WebSocketServer({
+      noServer: true,
+      maxPayload: endpoint.maxMessageBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    const connections = new Set<WebSocketConnection>();
+    const liveness = setInterval(() => this.#checkLiveness(endpoint, connections), endpoint.pingIntervalMs);
+    liveness.unref();
+    this.#routes.set(endpoint.path, { endpoint, server, connections, liveness });
+  }
+
+  /** Attach to an http(s) server's 'upgrade' event. */
+  handleUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const path = pathOf(request.url);
+    const route = this.#routes.get(path);
+    socket.on('error', () => socket.destroy());
+    if (!route) return refuse(socket, 404, 'Not Found');
+    const metrics = this.#metrics.dialect(route.endpoint.dialect);
+    const ip = request.socket.remoteAddress ?? 'unknown';
+    const reject = (status: number, text: string, reason: string) => {
+      metrics.reject(reason);
+      refuse(socket, status, text);
+    };
+    if (!this.#accepting) return reject(503, 'Service Unavailable: draining', 'draining');
+    const origin = request.headers.origin;
+    if (this.#limits.allowedOrigins.length > 0 && (!origin || !this.#limits.allowedOrigins.includes(origin))) {
+      return reject(403, 'Forbidden: origin not allowed', 'origin');
+    }
+    if (this.#open >= this.#limits.maxConnections) return reject(503, 'Service Unavailable: maxConnections reached', 'maxConnections');
+    if ((this.#perIp.get(ip) ?? 0) >= this.#limits.maxConnectionsPerIp) {
+      return reject(429, 'Too Many Requests: maxConnectionsPerIp reached', 'maxConnectionsPerIp');
+    }
+    route.server.handleUpgrade(request, socket, head, (ws) => {
+      this.#countIp(ip, +1);
+      const connection = new WebSocketConnection(ws, socket, ip, metrics, this.#limits.maxBufferedBytes);
+      route.connections.add(connection);
+      metrics.connections++;
+      let handler;
+      try {
+        handler = route.endpoint.accept(connection, request);
+      } catch (error) {
+        this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'endpoint refused a connection');
+        connection.terminate();
+      }
+      connection.handler = handler;
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const receivedAt = performance.now();
+        connection.lastSeen = receivedAt;
+        metrics.messagesIn++;
+        try {
+          if (isBinary) connection.handler?.onBinary(data);
+          else connection.handler?.onText(data.toString(), receivedAt);
+        } catch (error) {
+          // A handler bug must cost one socket, never the process or other sessions.
+          this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'message handler failed');
+          metrics.error('internal');
+          connection.close(1011, 'internal error');
+        }
+      });
+      ws.on('pong', () => {
+        connection.lastSeen = performance.now();
+      });
+      ws.on('error', (error) => {
+        // ws reports protocol violations (bad UTF-8 → 1007, oversize → 1009) here and then
+        // closes the socket itself; the close path below does the bookkeeping.
+        this.#log.debug({ err: error, dialect: route.endpoint.dialect }, 'websocket error');
+      });
+      ws.once('close', (code: number) => {
+        route.connections.delete(connection);
+        metrics.connections--;
+        this.#countIp(ip, -1);
+        try {
+          connection.handler?.onClose(code);
+        } catch (error) {
+          this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'close handler failed');
+        }
+      });
+    });
+  };
+
+  #countIp(ip: string, delta: number): void {
+    this.#open += delta;
+    const next = (this.#perIp.get(ip) ?? 0) + delta;
+    if (next <= 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, next);
+  }
+
+  #checkLiveness(endpoint: WebSocketEndpoint, connections: Set<WebSocketConnection>): void {
+    const deadline = performance.now() - endpoint.pongTimeoutMs;
+    for (const connection of connections) {
+      if (connection.lastSeen < deadline) connection.terminate();
+      else connection.ping();
+    }
+  }
+
+  /** Draining: refuse new upgrades from now on. */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  /** Closes every socket with 1001 and resolves once all have closed or `timeoutMs` passed. */
+  async closeAll(timeoutMs: number): Promise<void> {
+    const all = [...this.#routes.values()].flatMap((route) => [...route.connections]);
+    for (const connection of all) connection.close(GOING_AWAY, 'server shutting down');
+    const deadline = Date.now() + timeoutMs;
+    while (this.#open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const route of this.#routes.values()) {
+      for (const connection of route.connections) connection.terminate();
+      clearInterval(route.liveness);
+      route.server.close();
+    }
+  }
+}
+
+export function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function refuse(socket: Socket, status: number, text: string): void {
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
