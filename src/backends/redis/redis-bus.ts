@@ -52,8 +52,8 @@ export class RedisBus implements Bus {
     this.#prefix = options.keyPrefix ?? 'sb:';
     this.#onError = options.onError;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.#pub = new Redis(options.url, { connectionName: 'switchboard-bus-pub' });
-    this.#sub = new Redis(options.url, { connectionName: 'switchboard-bus-sub' });
+    this.#pub = new Redis(options.url, { ...CONNECTION_OPTIONS, connectionName: 'switchboard-bus-pub' });
+    this.#sub = new Redis(options.url, { ...CONNECTION_OPTIONS, connectionName: 'switchboard-bus-sub' });
     for (const connection of [this.#pub, this.#sub]) {
       connection.on('error', (error: Error) => this.#onError?.(error));
     }
@@ -157,6 +157,13 @@ export class RedisBus implements Bus {
     await Promise.all([closeConnection(this.#pub), closeConnection(this.#sub)]);
   }
 }
+
+/**
+ * ioredis arms a `disconnectTimeout` timer (default 2 s) on every disconnect() and clears it
+ * only on the socket's next 'close' event, which never comes when the socket had already
+ * died (closing while Redis is down). Keep it short so close() leaves no timer behind.
+ */
+const CONNECTION_OPTIONS = { disconnectTimeout: 100 } as const;
 
 function whenReady(connection: Redis, timeoutMs: number): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();

@@ -71,7 +71,7 @@ export class RedisState implements State {
   constructor(options: RedisStateOptions) {
     this.#prefix = options.keyPrefix ?? 'sb:';
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    const redis = new Redis(options.url, { connectionName: 'switchboard-state' });
+    const redis = new Redis(options.url, { ...CONNECTION_OPTIONS, connectionName: 'switchboard-state' });
     redis.on('error', (error: Error) => options.onError?.(error));
     for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { lua, numberOfKeys: 1 });
     this.#redis = redis as ScriptedRedis;
@@ -173,6 +173,13 @@ function px(ttlMs: number): number {
   if (!Number.isFinite(ttlMs)) throw new RangeError(`TTL must be a finite number of ms, got ${ttlMs}`);
   return Math.max(1, Math.ceil(ttlMs));
 }
+
+/**
+ * ioredis arms a `disconnectTimeout` timer (default 2 s) on every disconnect() and clears it
+ * only on the socket's next 'close' event, which never comes when the socket had already
+ * died (closing while Redis is down). Keep it short so close() leaves no timer behind.
+ */
+const CONNECTION_OPTIONS = { disconnectTimeout: 100 } as const;
 
 function whenReady(connection: Redis, timeoutMs: number): Promise<void> {
   if (connection.status === 'ready') return Promise.resolve();
