@@ -100,10 +100,12 @@ export async function startSwitchboard(config: Config, log: Logger = createLogge
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // Readiness fails first and HTTP stays up while sockets drain, so a load balancer
+      // sees the 503 and moves traffic before the listener goes away.
       draining = true;
       gateway.stopAccepting();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.closeAll(config.drainTimeoutMs);
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await stopped;
       for (const dialect of mounted) await dialect.stop();
