@@ -1,4 +1,11 @@
 import {
+  type ClientToServerMessage,
+  type ConfigMessage,
+  type ConnectMessage,
+  type IceServer,
+  type JsonValue,
+} from './messages.ts';
+import {
   BufferedListeners,
   CONNECTING,
   CuttlefishConnectorError,
@@ -7,15 +14,10 @@ import {
   OPEN,
   openSocket,
   parseServerFrame,
-  type ClientToServerMessage,
-  type ConfigMessage,
-  type ConnectMessage,
   type ConnectorOptions,
   type DisconnectInfo,
-  type IceServer,
-  type JsonValue,
   type WebSocketLike,
-} from './messages.ts';
+} from './socket.ts';
 
 /** What `connect` resolves with; the shape of the real `server_connector.js`'s `requestDevice`. */
 export interface DeviceConnection {

@@ -1,4 +1,10 @@
 import {
+  type ConfigMessage,
+  type DeviceToServerMessage,
+  type IceServer,
+  type JsonValue,
+} from './messages.ts';
+import {
   BufferedListeners,
   CONNECTING,
   CuttlefishConnectorError,
@@ -7,14 +13,10 @@ import {
   OPEN,
   openSocket,
   parseServerFrame,
-  type ConfigMessage,
   type ConnectorOptions,
-  type DeviceToServerMessage,
   type DisconnectInfo,
-  type IceServer,
-  type JsonValue,
   type WebSocketLike,
-} from './messages.ts';
+} from './socket.ts';
 
 /**
  * The device side of the Cuttlefish protocol (`/register_device`), as a Cuttlefish

@@ -10,9 +10,14 @@
 export type BusHandler = (message: string) => void;
 
 export interface Bus {
-  /** Delivers `message` to the current subscribers of `topic` (none is not an error). */
+  /** Delivers `message` to the current subscribers of `topic` (none is not an error). A no-op after `close`. */
   publish(topic: string, message: string): void;
-  /** Resolves once the subscription is active cluster-wide; returns the unsubscribe call. */
+  /**
+   * Resolves once the subscription is active cluster-wide; returns the unsubscribe call.
+   * Every call is its own subscription: the same handler subscribed twice receives each
+   * message twice, and each unsubscribe removes only its own subscription (calling it again
+   * does nothing).
+   */
   subscribe(topic: string, handler: BusHandler): Promise<() => Promise<void>>;
   /** True while the bus can deliver (a Redis bus is false while its connection is down). */
   readonly healthy: boolean;

@@ -6,6 +6,7 @@
  */
 export interface State {
   get(key: string): Promise<string | null>;
+  /** Without `ttlMs` the key never expires, even if it had a TTL before. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** Sets only if absent; true when this call created the key. */
   setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
@@ -21,7 +22,7 @@ export interface State {
   renew(key: string, token: string, ttlMs: number): Promise<boolean>;
   release(key: string, token: string): Promise<boolean>;
 
-  /** Atomic counter; an absent key counts from 0. Returns the new value. */
+  /** Atomic counter; an absent key counts from 0. Returns the new value; the key keeps its TTL. */
   increment(key: string, by?: number): Promise<number>;
 
   /** Sets of members (device lists, room rosters). */
@@ -32,7 +33,8 @@ export interface State {
   /**
    * Bounded FIFO queues (polling clients, resume buffers). `push` appends unless the queue
    * already holds `maxLength` items, and returns false when it dropped the item. `ttlMs`,
-   * when given, (re)arms the queue's expiry. `drain` returns every item and empties it.
+   * when given, (re)arms the queue's expiry, even when the item was dropped; without it the
+   * queue keeps its current expiry. `drain` returns every item, oldest first, and empties it.
    */
   push(key: string, item: string, maxLength: number, ttlMs?: number): Promise<boolean>;
   drain(key: string): Promise<string[]>;

@@ -83,7 +83,7 @@ export class RedisBus implements Bus {
 
   publish(topic: string, message: string): void {
     if (this.#closed) return;
-    (topic.endsWith('y') ? this.#sub.duplicate() : this.#pub).publish(this.#prefix + topic, message).catch((error: unknown) => this.#onError?.(error));
+    this.#pub.publish(this.#prefix + topic, message).catch((error: unknown) => this.#onError?.(error));
   }
 
   async subscribe(topic: string, handler: BusHandler): Promise<() => Promise<void>> {

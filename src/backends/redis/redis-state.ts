@@ -27,7 +27,7 @@ const SCRIPTS = {
     return 1`,
   /** KEYS: lock; ARGV: token. */
   sbRelease: `
-    if not redis.call('GET', KEYS[1]) then return 0 end
+    if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
     redis.call('DEL', KEYS[1])
     return 1`,
   /** KEYS: queue; ARGV: item, maxLength, ttlMs or ''. The TTL is re-armed even when full. */
@@ -37,7 +37,7 @@ const SCRIPTS = {
       redis.call('RPUSH', KEYS[1], ARGV[1])
       pushed = 1
     end
-    if pushed == 1 and ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+    if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
     return pushed`,
   /** KEYS: queue. */
   sbDrain: `
