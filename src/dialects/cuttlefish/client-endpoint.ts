@@ -53,9 +53,14 @@ export class ClientEndpoint implements WebSocketEndpoint {
    * lease has run out.
    */
   async #checkDevices(): Promise<void> {
+    // One look-up per device, however many of its clients are here.
+    const checks = new Map<string, Promise<boolean>>();
     await Promise.all(
       [...this.#attached].map(async (client) => {
-        if (!(await client.link.deviceStillRegistered().catch(() => true))) client.link.markDeviceGone();
+        const { link } = client;
+        let check = checks.get(link.deviceAddress);
+        if (!check) checks.set(link.deviceAddress, (check = link.deviceStillRegistered().catch(() => true)));
+        if (!(await check)) link.markDeviceGone();
       }),
     );
   }
