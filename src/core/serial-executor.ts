@@ -5,7 +5,8 @@
  * even when one of them has to ask the cluster something first.
  */
 export class SerialExecutor {
-  #queue: Array<() => void | Promise<void>> = [];
+  // Allocated on first contention: most sockets never need it, and idle memory counts.
+  #queue: Array<() => void | Promise<void>> | undefined;
   #busy = false;
   readonly #onError: (error: unknown) => void;
 
@@ -14,43 +15,43 @@ export class SerialExecutor {
   }
 
   get pending(): number {
-    return this.#queue.length;
+    return this.#queue?.length ?? 0;
   }
 
   /** True when a task given now would run at once. */
   get idle(): boolean {
-    return !this.#busy && this.#queue.length === 0;
+    return !this.#busy && !this.#queue?.length;
   }
 
   run(task: () => void | Promise<void>): void {
     if (this.#busy) {
-      this.#queue.push(task);
+      (this.#queue ??= []).push(task);
       return;
     }
     this.#execute(task);
   }
 
   #execute(task: () => void | Promise<void>): void {
+    // Busy during synchronous work too: a task that re-entrantly schedules another must
+    // not see it run before the tasks already queued.
+    this.#busy = true;
     let result: void | Promise<void>;
     try {
       result = task();
     } catch (error) {
       this.#onError(error);
-      return this.#next();
+      result = undefined;
     }
     if (result instanceof Promise) {
-      this.#busy = true;
-      result.catch(this.#onError).finally(() => {
-        this.#busy = false;
-        this.#next();
-      });
+      result.catch(this.#onError).finally(() => this.#next());
     } else {
       this.#next();
     }
   }
 
   #next(): void {
-    const task = this.#queue.shift();
+    this.#busy = false;
+    const task = this.#queue?.shift();
     if (task) this.#execute(task);
   }
 }

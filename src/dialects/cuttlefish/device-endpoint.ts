@@ -5,6 +5,7 @@ import { nodeOf, type Address } from '../../core/message-router.ts';
 import { SerialExecutor } from '../../core/serial-executor.ts';
 import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../transport/connection.ts';
 import type { DialectContext } from '../dialect.ts';
+import { ClientTable } from './client-table.ts';
 import { DeviceDirectory } from './device-directory.ts';
 import { closeCodeFor, CuttlefishError, errorFrame, errorText, type CuttlefishErrorCode } from './errors.ts';
 import { ToClient } from './relay-protocol.ts';
@@ -76,9 +77,7 @@ class DeviceSocket implements ConnectionHandler {
   #phase: 'new' | 'registering' | 'registered' | 'closed' = 'new';
   #token = '';
   #deviceInfoSource = 'null';
-  #lastClientId = 0;
-  readonly #clientsById = new Map<number, Address>();
-  readonly #clientsByAddress = new Map<Address, number>();
+  readonly #clients = new ClientTable();
 
   constructor(connection: Connection, context: DialectContext, directory: DeviceDirectory, registered: Set<DeviceSocket>) {
     this.#connection = connection;
@@ -147,9 +146,9 @@ class DeviceSocket implements ConnectionHandler {
     const clientId = message.client_id;
     if (!Number.isSafeInteger(clientId)) return this.#fail('FORWARD_INVALID_CLIENT_ID');
     if (message.payload === undefined) return this.#fail('FORWARD_MISSING_PAYLOAD');
-    const client = this.#clientsById.get(clientId as number);
+    const client = this.#clients.addressOf(clientId as number);
     if (client === undefined) {
-      if ((clientId as number) >= 1 && (clientId as number) <= this.#lastClientId) {
+      if (this.#clients.issued(clientId as number)) {
         this.#connection.send(clientDisconnectedFrame(clientId as number));
       } else {
         this.#fail('FORWARD_UNKNOWN_CLIENT', clientId as number);
@@ -165,7 +164,7 @@ class DeviceSocket implements ConnectionHandler {
     switch (message.charCodeAt(0)) {
       case 109 /* m */: {
         const newline = message.indexOf('\n');
-        const clientId = this.#clientsByAddress.get(message.slice(1, newline));
+        const clientId = this.#clients.idOf(message.slice(1, newline));
         if (clientId === undefined) return;
         this.#connection.send(clientMessageFrame(clientId, message.slice(newline + 1)));
         this.#context.metrics.relayLatency((wallClockMs() - originAt) / 1000);
@@ -173,10 +172,7 @@ class DeviceSocket implements ConnectionHandler {
       }
       case 97 /* a */: {
         const client = message.slice(1);
-        if (this.#clientsByAddress.has(client)) return;
-        const clientId = ++this.#lastClientId;
-        this.#clientsById.set(clientId, client);
-        this.#clientsByAddress.set(client, clientId);
+        if (this.#clients.add(client) === undefined) return;
         this.#context.router.send(client, ToClient.attached(this.#deviceInfoSource), originAt);
         return;
       }
@@ -187,10 +183,8 @@ class DeviceSocket implements ConnectionHandler {
   }
 
   #detach(client: Address): void {
-    const clientId = this.#clientsByAddress.get(client);
+    const clientId = this.#clients.remove(client);
     if (clientId === undefined) return;
-    this.#clientsByAddress.delete(client);
-    this.#clientsById.delete(clientId);
     this.#connection.send(clientDisconnectedFrame(clientId));
   }
 
@@ -206,7 +200,7 @@ class DeviceSocket implements ConnectionHandler {
   }
 
   async dropClientsOnDeadNodes(isAlive: (node: string) => Promise<boolean>): Promise<void> {
-    for (const client of [...this.#clientsByAddress.keys()]) {
+    for (const client of this.#clients.addresses()) {
       if (this.#context.router.isLocal(client)) continue;
       if (!(await isAlive(nodeOf(client)))) this.#detach(client);
     }
@@ -233,9 +227,8 @@ class DeviceSocket implements ConnectionHandler {
     this.#registered.delete(this);
     this.#context.router.unregister(this.#mailbox);
     const now = wallClockMs();
-    for (const client of this.#clientsByAddress.keys()) this.#context.router.send(client, ToClient.deviceGone, now);
-    this.#clientsByAddress.clear();
-    this.#clientsById.clear();
+    for (const client of this.#clients.addresses()) this.#context.router.send(client, ToClient.deviceGone, now);
+    this.#clients.clear();
     void this.#directory.release(this.deviceId, this.#token).catch((error) => {
       this.#context.log.warn({ err: error, deviceId: this.deviceId }, 'could not release device id; its lease will expire');
     });

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SerialExecutor } from '../../src/core/serial-executor.ts';
+
+describe('SerialExecutor', () => {
+  it('runs synchronous tasks at once and asynchronous ones in arrival order', async () => {
+    const seen: string[] = [];
+    const executor = new SerialExecutor(() => {});
+    executor.run(() => void seen.push('a'));
+    assert.deepEqual(seen, ['a'], 'a sync task runs immediately');
+    executor.run(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen.push('b');
+    });
+    executor.run(() => void seen.push('c'));
+    assert.equal(executor.idle, false);
+    assert.deepEqual(seen, ['a']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(seen, ['a', 'b', 'c']);
+    assert.equal(executor.idle, true);
+  });
+
+  it('queues a task scheduled from inside a running task behind those already waiting', async () => {
+    const seen: string[] = [];
+    const executor = new SerialExecutor(() => {});
+    executor.run(async () => {
+      await Promise.resolve();
+      seen.push('first');
+    });
+    executor.run(() => {
+      seen.push('second');
+      executor.run(() => void seen.push('nested'));
+    });
+    executor.run(() => void seen.push('third'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(seen, ['first', 'second', 'third', 'nested']);
+  });
+
+  it('reports a failing task and goes on with the next', async () => {
+    const errors: unknown[] = [];
+    const seen: string[] = [];
+    const executor = new SerialExecutor((error) => errors.push(error));
+    executor.run(() => {
+      throw new Error('sync boom');
+    });
+    executor.run(async () => {
+      throw new Error('async boom');
+    });
+    executor.run(() => void seen.push('after'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(errors.length, 2);
+    assert.deepEqual(seen, ['after']);
+  });
+});
