@@ -1,7 +1,40 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import type { Logger } from '../ops/logger.ts';
 import type { DialectMetrics } from '../ops/metrics.ts';
 import type { Connection, ConnectionHandler } from './connection.ts';
+
+/** What the connections of one endpoint share (one object per endpoint, not per socket). */
+export interface ConnectionGroup {
+  readonly dialect: string;
+  readonly metrics: DialectMetrics;
+  readonly log: Logger;
+  readonly maxBufferedBytes: number;
+  /** Bookkeeping once a socket has closed, before its handler hears of it. */
+  released(connection: WebSocketConnection): void;
+}
+
+const CONNECTION = Symbol('switchboard.connection');
+type TrackedWebSocket = WebSocket & { [CONNECTION]: WebSocketConnection };
+const of = (ws: WebSocket) => (ws as TrackedWebSocket)[CONNECTION];
+
+// Module-level listeners (`this` is the ws): per-socket closures would each cost memory on
+// every idle connection, and could keep the upgrade request alive through their scope.
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  of(this).receive(data, isBinary);
+}
+function onPong(this: WebSocket): void {
+  of(this).lastSeen = performance.now();
+}
+function onError(this: WebSocket, error: Error): void {
+  // ws reports protocol violations (bad UTF-8 → 1007, oversize → 1009) here and closes the
+  // socket itself; onClose does the bookkeeping.
+  const connection = of(this);
+  connection.group.log.debug({ err: error, dialect: connection.group.dialect }, 'websocket error');
+}
+function onClose(this: WebSocket, code: number): void {
+  of(this).closed(code);
+}
 
 let nextConnectionId = 1;
 
@@ -18,19 +51,47 @@ export class WebSocketConnection implements Connection {
   handler: ConnectionHandler | undefined;
   /** performance.now() of the last frame or pong from the peer. */
   lastSeen = performance.now();
+  readonly group: ConnectionGroup;
   readonly #ws: WebSocket;
   readonly #socket: Socket;
-  readonly #metrics: DialectMetrics;
-  readonly #maxBufferedBytes: number;
   #corked = false;
   #closed = false;
 
-  constructor(ws: WebSocket, socket: Socket, remoteAddress: string, metrics: DialectMetrics, maxBufferedBytes: number) {
+  constructor(ws: WebSocket, socket: Socket, remoteAddress: string, group: ConnectionGroup) {
     this.#ws = ws;
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
-    this.#metrics = metrics;
-    this.#maxBufferedBytes = maxBufferedBytes;
+    this.group = group;
+    (ws as TrackedWebSocket)[CONNECTION] = this;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+  }
+
+  receive(data: Buffer, isBinary: boolean): void {
+    const receivedAt = performance.now();
+    this.lastSeen = receivedAt;
+    this.group.metrics.messagesIn++;
+    try {
+      if (isBinary) this.handler?.onBinary(data);
+      else this.handler?.onText(data.toString(), receivedAt);
+    } catch (error) {
+      // A handler bug must cost one socket, never the process or other sessions.
+      this.group.log.error({ err: error, dialect: this.group.dialect }, 'message handler failed');
+      this.group.metrics.error('internal');
+      this.close(1011, 'internal error');
+    }
+  }
+
+  closed(code: number): void {
+    this.#closed = true;
+    this.group.released(this);
+    try {
+      this.handler?.onClose(code);
+    } catch (error) {
+      this.group.log.error({ err: error, dialect: this.group.dialect }, 'close handler failed');
+    }
   }
 
   get open(): boolean {
@@ -47,10 +108,10 @@ export class WebSocketConnection implements Connection {
 
   #write(data: string | Uint8Array, binary: boolean): void {
     if (!this.open) return;
-    if (this.#ws.bufferedAmount > this.#maxBufferedBytes) {
+    if (this.#ws.bufferedAmount > this.group.maxBufferedBytes) {
       // The peer is not reading. Keeping its backlog would let one slow consumer grow the
       // process without bound, so it is cut off.
-      this.#metrics.slowConsumerCloses++;
+      this.group.metrics.slowConsumerCloses++;
       this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: outgoing buffer exceeded maxBufferedBytes');
       this.#ws.terminate();
       return;
@@ -60,7 +121,7 @@ export class WebSocketConnection implements Connection {
       this.#socket.cork();
       process.nextTick(uncork, this);
     }
-    this.#metrics.messagesOut++;
+    this.group.metrics.messagesOut++;
     this.#ws.send(data, { binary, compress: false });
   }
 

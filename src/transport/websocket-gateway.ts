@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { WebSocketEndpoint } from './connection.ts';
-import { WebSocketConnection } from './websocket-connection.ts';
+import { WebSocketConnection, type ConnectionGroup } from './websocket-connection.ts';
 
 export interface GatewayLimits {
   allowedOrigins: readonly string[];
@@ -20,6 +20,7 @@ interface Route {
   endpoint: WebSocketEndpoint;
   server: WebSocketServer;
   connections: Set<WebSocketConnection>;
+  group: ConnectionGroup;
   liveness: NodeJS.Timeout;
 }
 
@@ -54,14 +55,25 @@ export class WebSocketGateway {
     const connections = new Set<WebSocketConnection>();
     const liveness = setInterval(() => this.#checkLiveness(endpoint, connections), endpoint.pingIntervalMs);
     liveness.unref();
-    this.#routes.set(endpoint.path, { endpoint, server, connections, liveness });
+    const group: ConnectionGroup = {
+      dialect: endpoint.dialect,
+      metrics: this.#metrics.dialect(endpoint.dialect),
+      log: this.#log,
+      maxBufferedBytes: this.#limits.maxBufferedBytes,
+      released: (connection) => {
+        connections.delete(connection);
+        group.metrics.connections--;
+        this.#countIp(connection.remoteAddress, -1);
+      },
+    };
+    this.#routes.set(endpoint.path, { endpoint, server, connections, group, liveness });
   }
 
   /** Attach to an http(s) server's 'upgrade' event. */
   handleUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
     const path = pathOf(request.url);
     const route = this.#routes.get(path);
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     if (!route) return refuse(socket, 404, 'Not Found');
     const metrics = this.#metrics.dialect(route.endpoint.dialect);
     const ip = request.socket.remoteAddress ?? 'unknown';
@@ -78,53 +90,21 @@ export class WebSocketGateway {
     if ((this.#perIp.get(ip) ?? 0) >= this.#limits.maxConnectionsPerIp) {
       return reject(429, 'Too Many Requests: maxConnectionsPerIp reached', 'maxConnectionsPerIp');
     }
-    route.server.handleUpgrade(request, socket, head, (ws) => {
-      this.#countIp(ip, +1);
-      const connection = new WebSocketConnection(ws, socket, ip, metrics, this.#limits.maxBufferedBytes);
-      route.connections.add(connection);
-      metrics.connections++;
-      let handler;
-      try {
-        handler = route.endpoint.accept(connection, request);
-      } catch (error) {
-        this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'endpoint refused a connection');
-        connection.terminate();
-      }
-      connection.handler = handler;
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        const receivedAt = performance.now();
-        connection.lastSeen = receivedAt;
-        metrics.messagesIn++;
-        try {
-          if (isBinary) connection.handler?.onBinary(data);
-          else connection.handler?.onText(data.toString(), receivedAt);
-        } catch (error) {
-          // A handler bug must cost one socket, never the process or other sessions.
-          this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'message handler failed');
-          metrics.error('internal');
-          connection.close(1011, 'internal error');
-        }
-      });
-      ws.on('pong', () => {
-        connection.lastSeen = performance.now();
-      });
-      ws.on('error', (error) => {
-        // ws reports protocol violations (bad UTF-8 → 1007, oversize → 1009) here and then
-        // closes the socket itself; the close path below does the bookkeeping.
-        this.#log.debug({ err: error, dialect: route.endpoint.dialect }, 'websocket error');
-      });
-      ws.once('close', (code: number) => {
-        route.connections.delete(connection);
-        metrics.connections--;
-        this.#countIp(ip, -1);
-        try {
-          connection.handler?.onClose(code);
-        } catch (error) {
-          this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'close handler failed');
-        }
-      });
-    });
+    route.server.handleUpgrade(request, socket, head, (ws) => this.#adopt(route, ws, socket, ip, request));
   };
+
+  #adopt(route: Route, ws: WebSocket, socket: Socket, ip: string, request: IncomingMessage): void {
+    this.#countIp(ip, +1);
+    const connection = new WebSocketConnection(ws, socket, ip, route.group);
+    route.connections.add(connection);
+    route.group.metrics.connections++;
+    try {
+      connection.handler = route.endpoint.accept(connection, request);
+    } catch (error) {
+      this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'endpoint refused a connection');
+      connection.terminate();
+    }
+  }
 
   #countIp(ip: string, delta: number): void {
     this.#open += delta;
@@ -158,6 +138,10 @@ export class WebSocketGateway {
       route.server.close();
     }
   }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 export function pathOf(url: string | undefined): string {

@@ -57,7 +57,7 @@ export class ClientEndpoint implements WebSocketEndpoint {
     const checks = new Map<string, Promise<boolean>>();
     await Promise.all(
       [...this.#attached].map(async (client) => {
-        const { link } = client;
+        const link = client.link!;
         let check = checks.get(link.deviceAddress);
         if (!check) checks.set(link.deviceAddress, (check = link.deviceStillRegistered().catch(() => true)));
         if (!(await check)) link.markDeviceGone();
@@ -67,7 +67,8 @@ export class ClientEndpoint implements WebSocketEndpoint {
 }
 
 class ClientSocket implements ConnectionHandler {
-  readonly link: DeviceLink;
+  /** Made by `connect`: an idle socket holds no mailbox. */
+  link: DeviceLink | undefined;
   readonly #connection: Connection;
   readonly #context: DialectContext;
   readonly #waiters: DeviceWaiters;
@@ -77,16 +78,23 @@ class ClientSocket implements ConnectionHandler {
   #stopWaiting: (() => void) | undefined;
   #woken = false;
 
+  readonly #directory: DeviceDirectory;
+
   constructor(connection: Connection, context: DialectContext, directory: DeviceDirectory, waiters: DeviceWaiters, attached: Set<ClientSocket>) {
     this.#connection = connection;
     this.#context = context;
+    this.#directory = directory;
     this.#waiters = waiters;
     this.#attached = attached;
     this.#executor = new SerialExecutor((error) => {
       context.log.error({ err: error }, 'cuttlefish client handler failed');
       this.#connection.close(1011, 'internal error');
     });
-    this.link = new DeviceLink(context.router, directory, `cf-c${connection.id}`, {
+  }
+
+  #linkTo(): DeviceLink {
+    const context = this.#context;
+    return new DeviceLink(context.router, this.#directory, `cf-c${this.#connection.id}`, {
       onDeviceMessage: (payloadSource, originAt) => {
         this.#connection.send(deviceMessageFrame(payloadSource));
         context.metrics.relayLatency((wallClockMs() - originAt) / 1000);
@@ -123,6 +131,7 @@ class ClientSocket implements ConnectionHandler {
     const deviceId = message.device_id;
     if (typeof deviceId !== 'string') return this.#fail('CONNECT_MISSING_DEVICE_ID');
     this.#connection.send(configFrame(this.#context.ice.iceServers(`cf-client-${this.#context.nodeId}-${this.#connection.id}`)));
+    this.link = this.#linkTo();
     const waitMs = this.#waitMs(message[WAIT_FIELD]);
     if (waitMs > 0) {
       // Listen before looking: a registration between the lookup and the listening would
@@ -142,7 +151,7 @@ class ClientSocket implements ConnectionHandler {
   async #tryAttach(deviceId: string): Promise<void> {
     this.#phase = 'attaching';
     this.#woken = false;
-    const deviceInfoSource = await this.link.attach(deviceId);
+    const deviceInfoSource = await this.link!.attach(deviceId);
     if ((this.#phase as string) === 'closed') return;
     if (deviceInfoSource !== undefined) {
       this.#stopWaiting?.();
@@ -158,7 +167,7 @@ class ClientSocket implements ConnectionHandler {
 
   #wake(): void {
     this.#woken = true;
-    if (this.#phase === 'waiting') this.#executor.run(() => this.#tryAttach(this.link.deviceId));
+    if (this.#phase === 'waiting') this.#executor.run(() => this.#tryAttach(this.link!.deviceId));
   }
 
   #giveUpWaiting(deviceId: string): void {
@@ -176,8 +185,8 @@ class ClientSocket implements ConnectionHandler {
   #forward(message: Record<string, unknown>, text: string, receivedAt: number): void {
     if (this.#phase !== 'connected') return this.#fail('FORWARD_NO_DEVICE');
     if (message.payload === undefined) return this.#fail('FORWARD_NO_PAYLOAD');
-    if (!this.link.attached) return this.#fail('FORWARD_DEVICE_DISCONNECTED');
-    this.link.forward(memberSource(text, 'payload')!, performance.timeOrigin + receivedAt);
+    if (!this.link!.attached) return this.#fail('FORWARD_DEVICE_DISCONNECTED');
+    this.link!.forward(memberSource(text, 'payload')!, performance.timeOrigin + receivedAt);
   }
 
   #fail(code: CuttlefishErrorCode, detail?: string | number): void {
@@ -199,6 +208,6 @@ class ClientSocket implements ConnectionHandler {
     this.#phase = 'closed';
     this.#stopWaiting?.();
     this.#attached.delete(this);
-    this.link.close();
+    this.link?.close();
   }
 }
