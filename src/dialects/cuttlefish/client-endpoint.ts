@@ -6,7 +6,7 @@ import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../tra
 import type { DialectContext } from '../dialect.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { DeviceLink, type DeviceWaiters } from './device-link.ts';
-import { closeCodeFor, CuttlefishError, errorFrame, errorText, type CuttlefishErrorCode } from './errors.ts';
+import { sendError, type CuttlefishErrorCode } from './errors.ts';
 import { configFrame, deviceInfoFrame, deviceMessageFrame, parseFrame } from './wire.ts';
 
 /** The connect field with which a client asks to wait for a device that is not there yet. */
@@ -191,12 +191,7 @@ class ClientSocket implements ConnectionHandler {
 
   #fail(code: CuttlefishErrorCode, detail?: string | number): void {
     if (this.#phase === 'closed') return;
-    this.#context.metrics.error(code);
-    this.#connection.send(errorFrame(code, detail));
-    if (CuttlefishError[code].close) {
-      this.#connection.close(closeCodeFor(code), errorText(code, detail));
-      this.#shutDown();
-    }
+    if (sendError(this.#connection, this.#context.metrics, code, detail)) this.#shutDown();
   }
 
   onClose(): void {

@@ -7,7 +7,7 @@ import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../tra
 import type { DialectContext } from '../dialect.ts';
 import { ClientTable } from './client-table.ts';
 import { DeviceDirectory } from './device-directory.ts';
-import { closeCodeFor, CuttlefishError, errorFrame, errorText, type CuttlefishErrorCode } from './errors.ts';
+import { sendError, type CuttlefishErrorCode } from './errors.ts';
 import { ToClient } from './relay-protocol.ts';
 import { clientDisconnectedFrame, clientMessageFrame, configFrame, parseFrame } from './wire.ts';
 
@@ -207,12 +207,7 @@ class DeviceSocket implements ConnectionHandler {
   }
 
   #fail(code: CuttlefishErrorCode, detail?: string | number): void {
-    this.#context.metrics.error(code);
-    this.#connection.send(errorFrame(code, detail));
-    if (CuttlefishError[code].close) {
-      this.#connection.close(closeCodeFor(code), errorText(code, detail));
-      this.#shutDown();
-    }
+    if (sendError(this.#connection, this.#context.metrics, code, detail)) this.#shutDown();
   }
 
   onClose(): void {

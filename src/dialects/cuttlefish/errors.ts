@@ -1,3 +1,6 @@
+import type { DialectMetrics } from '../../ops/metrics.ts';
+import type { Connection } from '../../transport/connection.ts';
+
 /**
  * Every error the cuttlefish dialect sends, in one table: handlers build their replies from
  * it, the protocol tests assert against it, and the README's error table is generated from
@@ -42,6 +45,18 @@ export function errorText(code: CuttlefishErrorCode, detail?: string | number): 
 /** The `{"error":…}` frame; JSON.stringify escapes quotes the C++ original left raw. */
 export function errorFrame(code: CuttlefishErrorCode, detail?: string | number): string {
   return JSON.stringify({ error: errorText(code, detail) });
+}
+
+/**
+ * Sends the error frame, counts it, and closes the socket when the table says so.
+ * Returns true when it closed (the caller then releases what the socket held).
+ */
+export function sendError(connection: Connection, metrics: DialectMetrics, code: CuttlefishErrorCode, detail?: string | number): boolean {
+  metrics.error(code);
+  connection.send(errorFrame(code, detail));
+  if (!CuttlefishError[code].close) return false;
+  connection.close(closeCodeFor(code), errorText(code, detail));
+  return true;
 }
 
 /** Errors of the HTTP polling endpoints: `{"type":"error","error":…}` with a status. */
