@@ -72,3 +72,8 @@ function valueEndAt(text: string, start: number): number {
     i++;
   }
 }
+
+/** A string that shares no memory with the text it was cut from (for long-lived values). */
+export function standalone(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}

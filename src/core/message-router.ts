@@ -3,8 +3,14 @@ import type { Bus } from './bus.ts';
 /** `${nodeId}/${local}`: where a connection (or any mailbox) can be reached cluster-wide. */
 export type Address = string;
 
-/** `originAt` is the wallClockMs() at which the message that caused this one entered the cluster. */
-export type Mailbox = (message: string, originAt: number) => void;
+/**
+ * Whatever receives messages at an address. An object with a method rather than a closure:
+ * every registered device and client holds one, and idle memory per socket counts.
+ * `originAt` is the wallClockMs() at which the message that caused this one entered the cluster.
+ */
+export interface Mailbox {
+  deliver(message: string, originAt: number): void;
+}
 
 /**
  * Point-to-point delivery to mailboxes anywhere in the cluster. Like livekit's router, the
@@ -49,7 +55,7 @@ export class MessageRouter {
     const slash = to.indexOf('/');
     const node = to.slice(0, slash);
     if (node === this.nodeId) {
-      this.#mailboxes.get(to.slice(slash + 1))?.(message, originAt);
+      this.#mailboxes.get(to.slice(slash + 1))?.deliver(message, originAt);
     } else {
       this.#bus.publish(nodeTopic(node), `${to.slice(slash + 1)}\n${originAt}\n${message}`);
     }
@@ -63,7 +69,7 @@ export class MessageRouter {
     const first = envelope.indexOf('\n');
     const second = envelope.indexOf('\n', first + 1);
     if (first < 0 || second < 0) return;
-    this.#mailboxes.get(envelope.slice(0, first))?.(envelope.slice(second + 1), Number(envelope.slice(first + 1, second)));
+    this.#mailboxes.get(envelope.slice(0, first))?.deliver(envelope.slice(second + 1), Number(envelope.slice(first + 1, second)));
   }
 }
 

@@ -4,14 +4,19 @@
  * Signaling needs this: a socket's messages must take effect in the order they were sent
  * even when one of them has to ask the cluster something first.
  */
+export interface TaskOwner {
+  taskFailed(error: unknown): void;
+}
+
 export class SerialExecutor {
   // Allocated on first contention: most sockets never need it, and idle memory counts.
   #queue: Array<() => void | Promise<void>> | undefined;
   #busy = false;
-  readonly #onError: (error: unknown) => void;
+  readonly #owner: TaskOwner;
 
-  constructor(onError: (error: unknown) => void) {
-    this.#onError = onError;
+  /** `owner.taskFailed` hears of every task that throws or rejects. */
+  constructor(owner: TaskOwner) {
+    this.#owner = owner;
   }
 
   get pending(): number {
@@ -21,6 +26,16 @@ export class SerialExecutor {
   /** True when a task given now would run at once. */
   get idle(): boolean {
     return !this.#busy && !this.#queue?.length;
+  }
+
+  /**
+   * For a caller that ran a task itself because the executor was idle (no closure on the
+   * fast path): if that task turned out asynchronous, later tasks wait for it.
+   */
+  waitFor(pending: void | Promise<void>): void {
+    if (!(pending instanceof Promise)) return;
+    this.#busy = true;
+    pending.catch((error) => this.#owner.taskFailed(error)).finally(() => this.#next());
   }
 
   run(task: () => void | Promise<void>): void {
@@ -39,11 +54,11 @@ export class SerialExecutor {
     try {
       result = task();
     } catch (error) {
-      this.#onError(error);
+      this.#owner.taskFailed(error);
       result = undefined;
     }
     if (result instanceof Promise) {
-      result.catch(this.#onError).finally(() => this.#next());
+      result.catch((error) => this.#owner.taskFailed(error)).finally(() => this.#next());
     } else {
       this.#next();
     }

@@ -5,7 +5,7 @@ import { SerialExecutor } from '../../src/core/serial-executor.ts';
 describe('SerialExecutor', () => {
   it('runs synchronous tasks at once and asynchronous ones in arrival order', async () => {
     const seen: string[] = [];
-    const executor = new SerialExecutor(() => {});
+    const executor = new SerialExecutor({ taskFailed() {} });
     executor.run(() => void seen.push('a'));
     assert.deepEqual(seen, ['a'], 'a sync task runs immediately');
     executor.run(async () => {
@@ -22,7 +22,7 @@ describe('SerialExecutor', () => {
 
   it('queues a task scheduled from inside a running task behind those already waiting', async () => {
     const seen: string[] = [];
-    const executor = new SerialExecutor(() => {});
+    const executor = new SerialExecutor({ taskFailed() {} });
     executor.run(async () => {
       await Promise.resolve();
       seen.push('first');
@@ -36,10 +36,25 @@ describe('SerialExecutor', () => {
     assert.deepEqual(seen, ['first', 'second', 'third', 'nested']);
   });
 
+  it('waitFor makes later tasks wait for a task its caller ran directly', async () => {
+    const seen: string[] = [];
+    const executor = new SerialExecutor({ taskFailed() {} });
+    executor.waitFor(
+      (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        seen.push('direct');
+      })(),
+    );
+    executor.run(() => void seen.push('queued'));
+    assert.deepEqual(seen, []);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    assert.deepEqual(seen, ['direct', 'queued']);
+  });
+
   it('reports a failing task and goes on with the next', async () => {
     const errors: unknown[] = [];
     const seen: string[] = [];
-    const executor = new SerialExecutor((error) => errors.push(error));
+    const executor = new SerialExecutor({ taskFailed: (error) => void errors.push(error) });
     executor.run(() => {
       throw new Error('sync boom');
     });

@@ -86,10 +86,7 @@ class ClientSocket implements ConnectionHandler {
     this.#directory = directory;
     this.#waiters = waiters;
     this.#attached = attached;
-    this.#executor = new SerialExecutor((error) => {
-      context.log.error({ err: error }, 'cuttlefish client handler failed');
-      this.#connection.close(1011, 'internal error');
-    });
+    this.#executor = new SerialExecutor(this);
   }
 
   #linkTo(): DeviceLink {
@@ -104,8 +101,13 @@ class ClientSocket implements ConnectionHandler {
   }
 
   onText(text: string, receivedAt: number): void {
-    if (this.#executor.idle) this.#handle(text, receivedAt);
+    if (this.#executor.idle) this.#executor.waitFor(this.#handle(text, receivedAt));
     else this.#executor.run(() => this.#handle(text, receivedAt));
+  }
+
+  taskFailed(error: unknown): void {
+    this.#context.log.error({ err: error }, 'cuttlefish client handler failed');
+    this.#connection.close(1011, 'internal error');
   }
 
   onBinary(): void {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { wallClockMs } from '../../core/clock.ts';
-import { memberSource } from '../../core/json-members.ts';
-import { nodeOf, type Address } from '../../core/message-router.ts';
+import { memberSource, standalone } from '../../core/json-members.ts';
+import { nodeOf, type Address, type Mailbox } from '../../core/message-router.ts';
 import { SerialExecutor } from '../../core/serial-executor.ts';
 import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../transport/connection.ts';
 import type { DialectContext } from '../dialect.ts';
@@ -66,7 +66,7 @@ export class DeviceEndpoint implements WebSocketEndpoint {
   }
 }
 
-class DeviceSocket implements ConnectionHandler {
+class DeviceSocket implements ConnectionHandler, Mailbox {
   deviceId = '';
   readonly #connection: Connection;
   readonly #context: DialectContext;
@@ -85,15 +85,17 @@ class DeviceSocket implements ConnectionHandler {
     this.#directory = directory;
     this.#registered = registered;
     this.#mailbox = `cf-d${connection.id}`;
-    this.#executor = new SerialExecutor((error) => {
-      context.log.error({ err: error }, 'cuttlefish device handler failed');
-      this.#connection.close(1011, 'internal error');
-    });
+    this.#executor = new SerialExecutor(this);
   }
 
   onText(text: string, receivedAt: number): void {
-    if (this.#executor.idle) this.#handle(text, receivedAt);
+    if (this.#executor.idle) this.#executor.waitFor(this.#handle(text, receivedAt));
     else this.#executor.run(() => this.#handle(text, receivedAt));
+  }
+
+  taskFailed(error: unknown): void {
+    this.#context.log.error({ err: error }, 'cuttlefish device handler failed');
+    this.#connection.close(1011, 'internal error');
   }
 
   onBinary(): void {
@@ -121,8 +123,9 @@ class DeviceSocket implements ConnectionHandler {
     if (typeof deviceId !== 'string' || deviceId === '') return this.#fail('MISSING_DEVICE_ID');
     this.#phase = 'registering';
     this.deviceId = deviceId;
-    this.#deviceInfoSource = memberSource(text, 'device_info') ?? 'null';
-    const address = this.#context.router.register(this.#mailbox, (m, at) => this.#receive(m, at));
+    // A copy, not a slice: a slice would keep the whole register frame alive as long as the device.
+    this.#deviceInfoSource = standalone(memberSource(text, 'device_info') ?? 'null');
+    const address = this.#context.router.register(this.#mailbox, this);
     this.#token = DeviceDirectory.token({ address, deviceInfoSource: this.#deviceInfoSource });
     const claimed = await this.#directory.claim(deviceId, this.#token);
     if (!claimed) {
@@ -159,7 +162,7 @@ class DeviceSocket implements ConnectionHandler {
   }
 
   /** Messages from this device's clients, local or on other nodes (see relay-protocol.ts). */
-  #receive(message: string, originAt: number): void {
+  deliver(message: string, originAt: number): void {
     if (this.#phase !== 'registered') return;
     switch (message.charCodeAt(0)) {
       case 109 /* m */: {

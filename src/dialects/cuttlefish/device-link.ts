@@ -1,4 +1,4 @@
-import type { Address, MessageRouter } from '../../core/message-router.ts';
+import type { Address, Mailbox, MessageRouter } from '../../core/message-router.ts';
 import { DeviceDirectory } from './device-directory.ts';
 import { ToClient, ToDevice } from './relay-protocol.ts';
 
@@ -15,7 +15,7 @@ export interface DeviceLinkEvents {
  * mailbox, the attach handshake that gets it a client id, and the relay both ways.
  * WebSocket and polling clients both use it, so they share the device's id counter.
  */
-export class DeviceLink {
+export class DeviceLink implements Mailbox {
   readonly address: Address;
   deviceId = '';
   #phase: 'idle' | 'attaching' | 'attached' | 'gone' = 'idle';
@@ -32,7 +32,7 @@ export class DeviceLink {
     this.#directory = directory;
     this.#mailbox = mailbox;
     this.#events = events;
-    this.address = router.register(mailbox, (message, originAt) => this.#receive(message, originAt));
+    this.address = router.register(mailbox, this);
   }
 
   get attached(): boolean {
@@ -98,7 +98,7 @@ export class DeviceLink {
     if (wasLinked) this.#router.send(this.#deviceAddress, ToDevice.detach(this.address), performance.timeOrigin + performance.now());
   }
 
-  #receive(message: string, originAt: number): void {
+  deliver(message: string, originAt: number): void {
     switch (message.charCodeAt(0)) {
       case 102 /* f */:
         if (this.#phase === 'attached') this.#events.onDeviceMessage(message.slice(1), originAt);

@@ -127,6 +127,16 @@ export function cuttlefishProtocolSuite(makeTopology: () => Promise<Topology>): 
       device.close();
     });
 
+    it('messages sent right behind register wait for it (in-order handling of one socket)', async () => {
+      const id = freshDeviceId();
+      const device = await openDevice(deviceNode());
+      device.send({ message_type: 'register', device_id: id, device_info: {} });
+      device.send({ message_type: 'forward', client_id: 9, payload: {} });
+      assert.equal((await device.next()).message_type, 'config');
+      await expectError(device, 'FORWARD_UNKNOWN_CLIENT', 9, false);
+      device.close();
+    });
+
     it('a second register on the same socket gets "Device already registered" and a close', async () => {
       const id = freshDeviceId();
       const device = await registeredDevice(deviceNode(), id);
@@ -252,6 +262,17 @@ export function cuttlefishProtocolSuite(makeTopology: () => Promise<Topology>): 
       await client.next();
       client.send({ message_type: 'forward', payload: {} });
       await expectError(client, 'FORWARD_NO_DEVICE');
+    });
+
+    it('a forward right behind connect is handled after the connect completes', async () => {
+      const id = freshDeviceId();
+      const device = await registeredDevice(deviceNode(), id);
+      const client = await openClient(clientNode());
+      client.send({ message_type: 'connect', device_id: id });
+      client.send({ message_type: 'forward', payload: 'eager' });
+      assert.equal((await client.next()).message_type, 'config');
+      assert.equal((await client.next()).message_type, 'device_info');
+      assert.deepEqual(await device.next(), { message_type: 'client_msg', client_id: 1, payload: 'eager' });
     });
 
     it('a second connect gets "Attempt to connect to multiple devices over same websocket" and a close', async () => {
