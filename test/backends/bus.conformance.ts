@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Bus, BusHandler } from '../../src/core/bus.ts';
+import { delay, waitFor } from '../support/waiting.ts';
 
 /** N Bus instances that behave as N nodes sharing one backend, and how to dispose of them. */
 export interface BusCluster {
@@ -12,16 +13,6 @@ export interface BusCluster {
 /** Called once per test with the number of nodes the test needs; each call is isolated. */
 export type BusClusterFactory = (nodes: number) => Promise<BusCluster>;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
 /** Records what a subscription receives. */
 class Inbox {
   readonly messages: string[] = [];
@@ -32,7 +23,7 @@ class Inbox {
   constructor(name = 'inbox') {
     this.name = name;
   }
-  async waitFor(count: number, timeoutMs?: number): Promise<void> {
+  async waitFor(count: number, timeoutMs = 5_000): Promise<void> {
     await waitFor(`${this.name} to hold ${count} messages (has ${this.messages.length})`, () => this.messages.length >= count, timeoutMs);
   }
 }

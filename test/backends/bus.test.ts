@@ -6,16 +6,7 @@ import { MemoryBus, MemoryBusHub } from '../../src/backends/memory/memory-bus.ts
 import { RedisBus } from '../../src/backends/redis/redis-bus.ts';
 import { freePort, startRedis, type RedisServer } from '../support/redis-server.ts';
 import { busConformance } from './bus.conformance.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { delay, waitFor } from '../support/waiting.ts';
 
 /** Number of Redis subscribers of `channel`, as the server counts them. */
 async function subscriberCount(admin: Redis, channel: string): Promise<number> {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { State } from '../../src/core/state.ts';
+import { delay } from '../support/waiting.ts';
 
 /** N State instances that behave as N nodes sharing one backend, and how to dispose of them. */
 export interface StateCluster {
@@ -11,8 +12,6 @@ export interface StateCluster {
 
 /** Called once per test with the number of nodes the test needs; each call is isolated. */
 export type StateClusterFactory = (nodes: number) => Promise<StateCluster>;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const sorted = (items: string[]): string[] => [...items].sort();
 
@@ -86,7 +85,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
         await withCluster(2, async ([a, b]) => {
           await a!.set('ttl', 'v', 100);
           assert.equal(await b!.get('ttl'), 'v');
-          await sleep(200);
+          await delay(200);
           assert.equal(await a!.get('ttl'), null);
           assert.equal(await b!.get('ttl'), null);
         });
@@ -96,7 +95,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
         await withCluster(2, async ([a, b]) => {
           await a!.set('gone', 'v', 50);
           await a!.set('gone2', 'v', 50);
-          await sleep(120);
+          await delay(120);
           assert.equal(await b!.delete('gone'), false);
           assert.equal(await b!.setIfAbsent('gone2', 'new'), true);
           assert.equal(await a!.get('gone2'), 'new');
@@ -107,7 +106,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
         await withCluster(1, async ([a]) => {
           await a!.set('k', 'short', 80);
           await a!.set('k', 'forever');
-          await sleep(160);
+          await delay(160);
           assert.equal(await a!.get('k'), 'forever');
         });
       });
@@ -116,7 +115,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
         await withCluster(1, async ([a]) => {
           await a!.set('k', 'v1', 60);
           await a!.set('k', 'v2', 400);
-          await sleep(150);
+          await delay(150);
           assert.equal(await a!.get('k'), 'v2');
         });
       });
@@ -135,7 +134,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
         await withCluster(2, async ([a, b]) => {
           assert.equal(await a!.setIfAbsent('k', 'first', 80), true);
           assert.equal(await b!.setIfAbsent('k', 'second', 80), false);
-          await sleep(160);
+          await delay(160);
           assert.equal(await a!.get('k'), null);
           assert.equal(await b!.setIfAbsent('k', 'third', 80), true);
           assert.equal(await a!.get('k'), 'third');
@@ -176,7 +175,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       it('frees a lock when its TTL runs out', async () => {
         await withCluster(2, async ([a, b]) => {
           assert.equal(await a!.acquire('lock', 'tokA', 60), true);
-          await sleep(130);
+          await delay(130);
           assert.equal(await a!.get('lock'), null);
           assert.equal(await b!.acquire('lock', 'tokB', 5_000), true);
         });
@@ -185,11 +184,11 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       it('a re-acquire by the holder refreshes the TTL', async () => {
         await withCluster(2, async ([a, b]) => {
           assert.equal(await a!.acquire('lock', 'tokA', 120), true);
-          await sleep(70);
+          await delay(70);
           assert.equal(await a!.acquire('lock', 'tokA', 150), true);
-          await sleep(80);
+          await delay(80);
           assert.equal(await b!.acquire('lock', 'tokB', 5_000), false, 'the refreshed lease ended too early');
-          await sleep(150);
+          await delay(150);
           assert.equal(await b!.acquire('lock', 'tokB', 5_000), true, 'the refreshed lease never ended');
         });
       });
@@ -197,11 +196,11 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       it('renew extends the lease', async () => {
         await withCluster(2, async ([a, b]) => {
           assert.equal(await a!.acquire('lock', 'tokA', 120), true);
-          await sleep(70);
+          await delay(70);
           assert.equal(await a!.renew('lock', 'tokA', 150), true);
-          await sleep(80);
+          await delay(80);
           assert.equal(await b!.get('lock'), 'tokA', 'the renewed lease ended too early');
-          await sleep(150);
+          await delay(150);
           assert.equal(await b!.get('lock'), null, 'the renewed lease never ended');
         });
       });
@@ -209,7 +208,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       it('a stale holder cannot renew, release or re-acquire the new holder’s lock', async () => {
         await withCluster(2, async ([a, b]) => {
           assert.equal(await a!.acquire('lock', 'stale', 50), true);
-          await sleep(120);
+          await delay(120);
           assert.equal(await b!.acquire('lock', 'fresh', 5_000), true);
           assert.equal(await a!.renew('lock', 'stale', 5_000), false);
           assert.equal(await a!.release('lock', 'stale'), false);
@@ -223,7 +222,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       it('a stale holder cannot renew after expiry even when nobody took over', async () => {
         await withCluster(1, async ([a]) => {
           assert.equal(await a!.acquire('lock', 'tokA', 50), true);
-          await sleep(120);
+          await delay(120);
           assert.equal(await a!.renew('lock', 'tokA', 5_000), false);
           assert.equal(await a!.get('lock'), null);
         });
@@ -269,7 +268,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
           await a!.set('n', '5', 100);
           assert.equal(await b!.increment('n'), 6);
           assert.equal(await a!.get('n'), '6');
-          await sleep(200);
+          await delay(200);
           assert.equal(await b!.get('n'), null, 'increment made the key persistent');
           assert.equal(await a!.increment('n'), 1, 'an expired counter counts from 0');
         });
@@ -355,7 +354,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       it('expires a queue after its TTL', async () => {
         await withCluster(2, async ([a, b]) => {
           assert.equal(await a!.push('q', 'x', 10, 80), true);
-          await sleep(160);
+          await delay(160);
           assert.deepEqual(await b!.drain('q'), []);
         });
       });
@@ -363,14 +362,14 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       it('re-arms the TTL on every push, even a refused one', async () => {
         await withCluster(2, async ([a, b]) => {
           assert.equal(await a!.push('q', 'x', 2, 200), true);
-          await sleep(120);
+          await delay(120);
           assert.equal(await b!.push('q', 'y', 2, 200), true);
-          await sleep(120);
+          await delay(120);
           assert.equal(await a!.push('q', 'z', 2, 200), false);
-          await sleep(120);
+          await delay(120);
           assert.deepEqual(await b!.drain('q'), ['x', 'y'], 'the queue expired despite the pushes');
           assert.equal(await a!.push('q2', 'x', 5, 60), true);
-          await sleep(130);
+          await delay(130);
           assert.deepEqual(await a!.drain('q2'), []);
         });
       });
@@ -379,7 +378,7 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
         await withCluster(1, async ([a]) => {
           assert.equal(await a!.push('q', 'x', 5, 80), true);
           assert.equal(await a!.push('q', 'y', 5), true);
-          await sleep(160);
+          await delay(160);
           assert.deepEqual(await a!.drain('q'), []);
         });
       });

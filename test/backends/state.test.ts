@@ -6,16 +6,7 @@ import { MemoryState, MemoryStateStore } from '../../src/backends/memory/memory-
 import { RedisState } from '../../src/backends/redis/redis-state.ts';
 import { freePort, startRedis, type RedisServer } from '../support/redis-server.ts';
 import { stateConformance } from './state.conformance.ts';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { delay, waitFor } from '../support/waiting.ts';
 
 stateConformance('MemoryState', async (nodes) => {
   const store = new MemoryStateStore();

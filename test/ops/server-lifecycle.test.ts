@@ -40,7 +40,7 @@ describe('server lifecycle and transport', () => {
         assert.ok(metrics.includes(name), name);
       }
       device.send('garbage');
-      await withTimeout(device.closed, 2000, 'not closed');
+      await withTimeout(device.closed, 'not closed', 2000);
       assert.match(await (await fetch(`${node.url}/metrics`)).text(), /switchboard_errors_total\{dialect="cuttlefish",code="INVALID_JSON"\} 1/);
     } finally {
       await node.close();
@@ -55,10 +55,10 @@ describe('server lifecycle and transport', () => {
     const stubborn = await unresponsiveWebSocket(server.port, '/connect_client');
     const started = Date.now();
     server.child.kill('SIGTERM');
-    assert.equal((await withTimeout(device.closed, 3000, 'device not closed')).code, 1001);
+    assert.equal((await withTimeout(device.closed, 'device not closed', 3000)).code, 1001);
     assert.equal((await fetch(`${server.url}/readyz`)).status, 503);
     await assert.rejects(WsPeer.open(`${server.wsUrl}/register_device`), /HTTP 503/);
-    const { code } = await withTimeout(server.exited, 6000, 'no exit');
+    const { code } = await withTimeout(server.exited, 'no exit', 6000);
     assert.equal(code, 0);
     const took = Date.now() - started;
     assert.ok(took >= 1400 && took < 5000, `drain took ${took} ms`);

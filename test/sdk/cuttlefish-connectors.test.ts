@@ -10,6 +10,7 @@ import {
   type JsonValue,
 } from '../../sdk/cuttlefish/index.ts';
 import { startNode, type TestNode } from '../support/switchboard-node.ts';
+import { withTimeout as within } from '../support/waiting.ts';
 
 const ICE_SERVERS = [{ urls: ['stun:stun.example.test:3478'] }];
 const WAIT = 5000;
@@ -19,10 +20,9 @@ function freshId(label = 'sdk'): string {
   return `${label}-${process.pid}-${++counter}`;
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string, ms = WAIT): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** SDK steps are local and quick: a shorter bound than the shared default. */
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  return within(promise, what, WAIT);
 }
 
 /** The next value a callback-style subscription delivers. */

@@ -13,15 +13,11 @@ import {
   type JsonValue,
 } from '../../sdk/cuttlefish/index.ts';
 import type { TestNode } from './switchboard-node.ts';
+import { withTimeout } from './waiting.ts';
 
-export const STEP_TIMEOUT_MS = 20_000;
+export { withTimeout };
+
 export const NO_ICE_SERVERS = { iceServers: [] };
-
-export function withTimeout<T>(promise: Promise<T>, what: string, ms = STEP_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 export function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: Error): void } {
   let resolve!: (value: T) => void;

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { delay } from './waiting.ts';
 
 export interface RedisServer {
   /** redis://127.0.0.1:<port> */
@@ -90,8 +91,6 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Starts a throwaway redis-server on 127.0.0.1 (no persistence, own temp dir) and resolves
  * once it answers PING. Always `stop()` it; a server left running is killed at exit.
@@ -171,7 +170,7 @@ async function launch(binary: string, port: number, timeoutMs: number): Promise<
       const why = spawnError ? spawnError.message : exited ? 'it exited' : `no PONG after ${timeoutMs} ms`;
       throw new Error(`redis-server on port ${port} did not start (${why}):\n${output}`);
     }
-    await sleep(20);
+    await delay(20);
   }
   // The PONG came from our child, unless another server owns the port and ours is dying.
   if (exited) {

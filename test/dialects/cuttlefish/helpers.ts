@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { errorText, type CuttlefishErrorCode } from '../../../src/dialects/cuttlefish/errors.ts';
 import type { TestNode } from '../../support/switchboard-node.ts';
+import { withTimeout } from '../../support/waiting.ts';
 import { WsPeer } from '../../support/ws-peer.ts';
+
+export { delay, withTimeout } from '../../support/waiting.ts';
 
 let counter = 0;
 /** A device id no other test uses (scenarios share one topology). */
@@ -41,17 +44,9 @@ export async function expectError(peer: WsPeer, code: CuttlefishErrorCode, detai
   const text = await peer.nextText();
   assert.deepEqual(JSON.parse(text), { error: errorText(code, detail) }, `expected ${code}`);
   if (closes) {
-    const { code: closeCode } = await withTimeout(peer.closed, 3000, 'socket did not close after the error');
+    const { code: closeCode } = await withTimeout(peer.closed, 'socket did not close after the error', 3000);
     assert.ok(closeCode === 1008 || closeCode === 1003, `close code ${closeCode}`);
   }
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(what)), ms))]);
-}
-
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A device–client pair that relays one message both ways: proof a session still works. */

@@ -95,13 +95,13 @@ export function cuttlefishProtocolSuite(makeTopology: () => Promise<Topology>): 
         const mask = Buffer.from([1, 2, 3, 4]);
         const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
         (peer.socket as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
-        const { code } = await withTimeout(peer.closed, 3000, 'no close');
+        const { code } = await withTimeout(peer.closed, 'no close', 3000);
         assert.equal(code, 1007);
       });
       it(`${side}: a message over cuttlefish.maxMessageBytes closes with 1009`, async () => {
         const peer = await open();
         peer.send(JSON.stringify({ message_type: 'register', device_id: 'x', device_info: 'a'.repeat(64 * 1024) }));
-        const { code } = await withTimeout(peer.closed, 3000, 'no close');
+        const { code } = await withTimeout(peer.closed, 'no close', 3000);
         assert.equal(code, 1009);
       });
     }
@@ -502,7 +502,7 @@ export function cuttlefishProtocolSuite(makeTopology: () => Promise<Topology>): 
       const device = await WsPeer.open(`${deviceNode().wsUrl}/register_device`, { autoPong: false } as never);
       device.send({ message_type: 'register', device_id: id, device_info: {} });
       await device.next();
-      const { code } = await withTimeout(device.closed, 3000, 'not closed for missing pongs');
+      const { code } = await withTimeout(device.closed, 'not closed for missing pongs', 3000);
       assert.equal(code, 1006);
       const again = await registeredDevice(deviceNode(), id);
       again.close();
@@ -516,7 +516,7 @@ export function cuttlefishProtocolSuite(makeTopology: () => Promise<Topology>): 
       const inputs = ['not json', '{"message_type":1}', '{"message_type":"forward"}', '\u0000', JSON.stringify({ message_type: 'connect', device_id: 'x'.repeat(60 * 1024) })];
       abusers.forEach((peer, i) => peer.send(inputs[i % inputs.length]!));
       abusers[0]!.socket.send(Buffer.alloc(10), { binary: true });
-      await Promise.all(abusers.map((peer) => withTimeout(peer.closed, 3000, 'abuser not closed')));
+      await Promise.all(abusers.map((peer) => withTimeout(peer.closed, 'abuser not closed', 3000)));
       await assertPairStillRelays(device, client, 1);
     });
 
