@@ -6,6 +6,7 @@ import type { DialectContext } from '../dialect.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { DeviceLink } from './device-link.ts';
 import { CuttlefishHttpError, type CuttlefishHttpErrorCode } from './errors.ts';
+import { ToDevice } from './relay-protocol.ts';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const metaKey = (id: string) => `cuttlefish:poll:${id}`;
@@ -91,7 +92,7 @@ export class PollingClients {
     const originAt = performance.timeOrigin + performance.now();
     const payloadSource = memberSource(body.text, 'payload')!;
     if (link) link.forward(payloadSource, originAt);
-    else this.#context.router.send(deviceAddress, `m${clientAddress}\n${payloadSource}`, originAt);
+    else this.#context.router.send(deviceAddress, ToDevice.message(clientAddress, payloadSource), originAt);
     await this.#reply(body.message.connection_id as string, response);
   };
 
