@@ -35,7 +35,7 @@ export async function startSwitchboard(config: Config, log: Logger = createLogge
   const { bus, state } = await selectBackends(config.redisUrl);
   const router = new MessageRouter(nodeId, bus);
   await router.start();
-  const liveness = new NodeLiveness(state, nodeId, config['cuttlefish.deviceLeaseMs']);
+  const liveness = new NodeLiveness(state, nodeId, config.nodeLeaseMs);
   await liveness.start();
   const ice = new IceConfigProvider(config.iceServers, { urls: config['turn.urls'], secret: config['turn.secret'], ttlS: config['turn.ttlS'] });
   const gateway = new WebSocketGateway(

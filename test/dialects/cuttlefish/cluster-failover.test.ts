@@ -13,7 +13,7 @@ describe('cuttlefish cluster: a node that dies without a goodbye', () => {
   let survivor: TestNode;
   before(async () => {
     redis = await startRedis();
-    survivor = await startNode({ redisUrl: redis.url, nodeId: 'survivor', 'cuttlefish.deviceLeaseMs': LEASE_MS });
+    survivor = await startNode({ redisUrl: redis.url, nodeId: 'survivor', 'cuttlefish.deviceLeaseMs': LEASE_MS, nodeLeaseMs: LEASE_MS });
   });
   after(async () => {
     await survivor.close();
@@ -21,7 +21,7 @@ describe('cuttlefish cluster: a node that dies without a goodbye', () => {
   });
 
   it('frees its device ids within the lease and tells the clients on other nodes', async () => {
-    const doomed = await spawnSwitchboard(['--redis-url', redis.url, '--node-id', 'doomed', '--cuttlefish.device-lease-ms', String(LEASE_MS)]);
+    const doomed = await spawnSwitchboard(['--redis-url', redis.url, '--node-id', 'doomed', '--cuttlefish.device-lease-ms', String(LEASE_MS), '--node-lease-ms', String(LEASE_MS)]);
     const device = await WsPeer.open(`${doomed.wsUrl}/register_device`);
     device.send({ message_type: 'register', device_id: 'orphan', device_info: { on: 'doomed' } });
     await device.next();
@@ -42,7 +42,7 @@ describe('cuttlefish cluster: a node that dies without a goodbye', () => {
   });
 
   it('tells a device on a surviving node that the dead node\'s clients are gone', async () => {
-    const doomed = await spawnSwitchboard(['--redis-url', redis.url, '--node-id', 'doomed-2', '--cuttlefish.device-lease-ms', String(LEASE_MS)]);
+    const doomed = await spawnSwitchboard(['--redis-url', redis.url, '--node-id', 'doomed-2', '--cuttlefish.device-lease-ms', String(LEASE_MS), '--node-lease-ms', String(LEASE_MS)]);
     const device = await registeredDevice(survivor, 'keeper');
     const client = await WsPeer.open(`${doomed.wsUrl}/connect_client`);
     client.send({ message_type: 'connect', device_id: 'keeper' });
