@@ -11,6 +11,12 @@ export interface State {
   /** Sets only if absent; true when this call created the key. */
   setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
   delete(key: string): Promise<boolean>;
+  /**
+   * Compare-and-swap, for records several nodes update (rooms): when the key's value is
+   * `expected` (null = absent), sets it to `next` (null = delete) and returns true;
+   * otherwise changes nothing and returns false. `ttlMs` as for `set`.
+   */
+  replace(key: string, expected: string | null, next: string | null, ttlMs?: number): Promise<boolean>;
 
   /**
    * Locks: a key whose value is its holder's token. `acquire` succeeds when the key is free

@@ -152,6 +152,50 @@ export function stateConformance(name: string, factory: StateClusterFactory): vo
       });
     });
 
+    describe('replace (compare-and-swap)', () => {
+      it('creates from absent, swaps on a match, refuses on a mismatch, deletes with null', async () => {
+        await withCluster(2, async ([a, b]) => {
+          assert.equal(await a!.replace('rec', 'x', 'y'), false, 'absent is not "x"');
+          assert.equal(await a!.get('rec'), null);
+          assert.equal(await a!.replace('rec', null, 'v1'), true);
+          assert.equal(await b!.replace('rec', null, 'other'), false, 'present is not absent');
+          assert.equal(await b!.replace('rec', 'v0', 'v2'), false);
+          assert.equal(await b!.get('rec'), 'v1');
+          assert.equal(await b!.replace('rec', 'v1', 'v2'), true);
+          assert.equal(await a!.get('rec'), 'v2');
+          assert.equal(await a!.replace('rec', 'v2', null), true);
+          assert.equal(await b!.get('rec'), null);
+          assert.equal(await a!.replace('', null, ''), true, 'empty key and empty value are values');
+          assert.equal(await b!.replace('', '', 'e'), true);
+        });
+      });
+
+      it('sets the TTL it is given, and none without one', async () => {
+        await withCluster(2, async ([a, b]) => {
+          assert.equal(await a!.replace('t', null, 'short', 80), true);
+          assert.equal(await b!.replace('p', null, 'p1', 80), true);
+          assert.equal(await b!.replace('p', 'p1', 'p2'), true);
+          await delay(160);
+          assert.equal(await b!.get('t'), null, 'expired');
+          assert.equal(await a!.get('p'), 'p2', 'a replace without TTL made it persistent');
+          assert.equal(await a!.replace('t', null, 'again'), true, 'an expired key counts as absent');
+        });
+      });
+
+      it('lets concurrent read-modify-write loops from 2 instances lose no update', async () => {
+        await withCluster(2, async ([a, b]) => {
+          const bump = async (state: State) => {
+            for (;;) {
+              const current = await state.get('counter');
+              if (await state.replace('counter', current, String(Number(current ?? '0') + 1))) return;
+            }
+          };
+          await Promise.all(Array.from({ length: 40 }, (_, i) => bump(i % 2 ? a! : b!)));
+          assert.equal(await a!.get('counter'), '40');
+        });
+      });
+    });
+
     describe('locks', () => {
       it('acquire / renew / release follow the holder token', async () => {
         await withCluster(2, async ([a, b]) => {

@@ -67,6 +67,13 @@ export class MemoryState implements State {
     return existed;
   }
 
+  async replace(key: string, expected: string | null, next: string | null, ttlMs?: number): Promise<boolean> {
+    if (this.#string(key) !== expected) return false;
+    if (next === null) this.#entries.delete(key);
+    else this.#entries.set(key, { value: next, expiresAt: expiry(ttlMs) });
+    return true;
+  }
+
   async acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
     const holder = this.#string(key);
     if (holder !== null && holder !== token) return false;

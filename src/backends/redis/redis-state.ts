@@ -26,6 +26,16 @@ const SCRIPTS = {
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
     return 1`,
+  /** KEYS: key; ARGV: hasExpected, expected, hasNext, next, ttlMs or ''. */
+  sbReplace: `
+    local current = redis.call('GET', KEYS[1])
+    if ARGV[1] == '1' then
+      if current ~= ARGV[2] then return 0 end
+    elseif current then return 0 end
+    if ARGV[3] == '0' then redis.call('DEL', KEYS[1])
+    elseif ARGV[5] == '' then redis.call('SET', KEYS[1], ARGV[4])
+    else redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5]) end
+    return 1`,
   /** KEYS: lock; ARGV: token. */
   sbRelease: `
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -52,6 +62,7 @@ type ScriptedRedis = Redis & {
   sbAcquire(key: string, token: string, ttlMs: number): Promise<number>;
   sbRenew(key: string, token: string, ttlMs: number): Promise<number>;
   sbRelease(key: string, token: string): Promise<number>;
+  sbReplace(key: string, hasExpected: '0' | '1', expected: string, hasNext: '0' | '1', next: string, ttlMs: number | ''): Promise<number>;
   sbPush(key: string, item: string, maxLength: number, ttlMs: number | ''): Promise<number>;
   sbDrain(key: string): Promise<string[]>;
 };
@@ -122,6 +133,18 @@ export class RedisState implements State {
 
   async delete(key: string): Promise<boolean> {
     return (await this.#redis.del(this.#key(key))) > 0;
+  }
+
+  async replace(key: string, expected: string | null, next: string | null, ttlMs?: number): Promise<boolean> {
+    const reply = await this.#redis.sbReplace(
+      this.#key(key),
+      expected === null ? '0' : '1',
+      expected ?? '',
+      next === null ? '0' : '1',
+      next ?? '',
+      ttlMs === undefined ? '' : px(ttlMs),
+    );
+    return reply === 1;
   }
 
   async acquire(key: string, token: string, ttlMs: number): Promise<boolean> {
