@@ -23,7 +23,10 @@ export interface ConnectionHandler {
 export interface WebSocketEndpoint {
   readonly path: string;
   readonly dialect: string;
+  /** Largest message, all its frames together; a larger one closes the socket with 1009. */
   readonly maxMessageBytes: number;
+  /** Largest single frame payload; a larger one closes the socket with 1009. Unset: no frame limit. */
+  readonly maxFrameBytes?: number;
   readonly pingIntervalMs: number;
   readonly pongTimeoutMs: number;
   accept(connection: Connection, request: IncomingMessage): ConnectionHandler;

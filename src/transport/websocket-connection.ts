@@ -70,6 +70,9 @@ export class WebSocketConnection implements Connection {
   }
 
   receive(data: Buffer, isBinary: boolean): void {
+    // Once closing, ws still parses what is already in flight; none of it may reach the
+    // handler, or a frame that got the socket closed would be acted on anyway.
+    if (this.#closed) return;
     const receivedAt = performance.now();
     this.lastSeen = receivedAt;
     this.group.metrics.messagesIn++;

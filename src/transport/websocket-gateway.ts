@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { WebSocketEndpoint } from './connection.ts';
+import { FrameSizeGuard } from './frame-size-guard.ts';
 import { WebSocketConnection, type ConnectionGroup } from './websocket-connection.ts';
 
 export interface GatewayLimits {
@@ -15,6 +16,7 @@ export interface GatewayLimits {
 
 export const GOING_AWAY = 1001;
 export const LIVENESS_CLOSE_CODE = 1001;
+export const MESSAGE_TOO_BIG = 1009;
 
 interface Route {
   endpoint: WebSocketEndpoint;
@@ -98,6 +100,7 @@ export class WebSocketGateway {
     const connection = new WebSocketConnection(ws, socket, ip, route.group);
     route.connections.add(connection);
     route.group.metrics.connections++;
+    if (route.endpoint.maxFrameBytes !== undefined) guardFrames(socket, route.endpoint.maxFrameBytes, connection);
     try {
       connection.handler = route.endpoint.accept(connection, request);
     } catch (error) {
@@ -138,6 +141,45 @@ export class WebSocketGateway {
       route.server.close();
     }
   }
+}
+
+/** The frame guard of one socket, and the connection it closes. */
+class SocketFrameGuard extends FrameSizeGuard {
+  readonly connection: WebSocketConnection;
+
+  constructor(limit: number, connection: WebSocketConnection) {
+    super(limit);
+    this.connection = connection;
+  }
+}
+
+const FRAME_GUARD = Symbol('switchboard.frameGuard');
+type GuardedSocket = Socket & { [FRAME_GUARD]?: SocketFrameGuard | undefined };
+
+// Prepended so the guard sees each chunk before ws's receiver parses it; the listeners are
+// module-level (`this` is the socket) for the same memory reason as in websocket-connection.ts.
+function guardFrames(socket: Socket, limit: number, connection: WebSocketConnection): void {
+  (socket as GuardedSocket)[FRAME_GUARD] = new SocketFrameGuard(limit, connection);
+  socket.prependListener('data', onGuardedData);
+  // `on`, not `once`: unguard removes itself, and once's wrapper would cost an object per socket.
+  socket.on('close', unguard);
+}
+
+function onGuardedData(this: Socket, chunk: Buffer): void {
+  const guard = (this as GuardedSocket)[FRAME_GUARD];
+  if (!guard || guard.feed(chunk) === -1) return;
+  unguard.call(this);
+  guard.connection.group.metrics.error('FRAME_TOO_LARGE');
+  // Closing before ws's own 'data' listener runs on this chunk: the connection drops every
+  // message ws still parses from it, the oversized frame included.
+  guard.connection.close(MESSAGE_TOO_BIG, `frame over maxFrameBytes (${guard.limit})`);
+}
+
+function unguard(this: Socket): void {
+  this.removeListener('data', onGuardedData);
+  this.removeListener('close', unguard);
+  // Assigned rather than deleted: deleting a property would push the socket into slow mode.
+  (this as GuardedSocket)[FRAME_GUARD] = undefined;
 }
 
 function destroySocket(this: Socket): void {
