@@ -8,6 +8,7 @@ import { MessageRouter } from './core/message-router.ts';
 import { NodeLiveness } from './core/node-liveness.ts';
 import { cuttlefish } from './dialects/cuttlefish/index.ts';
 import type { Dialect, MountedDialect } from './dialects/dialect.ts';
+import { mobz } from './dialects/mobz/index.ts';
 import type { Config } from './ops/config.ts';
 import { createLogger, type Logger } from './ops/logger.ts';
 import { Metrics } from './ops/metrics.ts';
@@ -16,7 +17,7 @@ import { HttpRouter, sendJson } from './transport/http-router.ts';
 import { WebSocketGateway } from './transport/websocket-gateway.ts';
 
 /** Every dialect this build serves, each switched on by `<name>.enabled`. */
-const DIALECTS: readonly Dialect[] = [cuttlefish];
+const DIALECTS: readonly Dialect[] = [cuttlefish, mobz];
 
 export interface Switchboard {
   readonly nodeId: string;
