@@ -90,8 +90,11 @@ export interface MobzRoomClientEvents {
 
 /** Server closes that say "come back now": going away (restart, drain, max lifetime) and service restart. */
 const ORDERLY_CLOSES = new Set([1001, 1012]);
-/** Server closes for something we sent; reconnecting would repeat it. */
-const PROTOCOL_CLOSES = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
+/**
+ * Server closes for something we sent; reconnecting would repeat it. Not 1008: servers
+ * also use it for a slow consumer, which a new connection cures.
+ */
+const PROTOCOL_CLOSES = new Set([1002, 1003, 1007, 1009, 1010]);
 
 /** A signal without what every signal of this client carries alike. */
 type SignalFields = ClientSignal extends infer T ? (T extends ClientSignal ? Omit<T, 'ch' | 'ss' | 'rid'> : never) : never;
