@@ -26,6 +26,11 @@ export function parseFrame(text: string): ParsedFrame {
   let signal: unknown = envelope;
   let source = text;
   let routed: SignalName | undefined;
+  if ('action' in envelope && !('data' in envelope) && !('s' in envelope)) {
+    const route = envelope.action;
+    const routed = typeof route === 'string' && Object.hasOwn(ROUTES, route) ? ROUTES[route as keyof typeof ROUTES] : 'UNKNOWN';
+    return { ok: false, error: 'INVALID_SIGNAL', name: routed, source: text, detail: `route ${JSON.stringify(route)} without "data"` };
+  }
   if ('action' in envelope && 'data' in envelope) {
     signal = envelope.data;
     source = memberSource(text, 'data')!;
