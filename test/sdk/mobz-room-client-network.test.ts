@@ -82,6 +82,20 @@ describe('MobzRoomClient: network loss and server restarts', () => {
     assertPath(states, ['joined', 'waitingNetwork', 'reinitializing', 'joined']);
   });
 
+  test('an idle socket gets KEEPALIVE acks: the keepalive event, and the client answers nothing', async () => {
+    const server = await node({ 'mobz.keepaliveMs': 200 });
+    const a = client({ url: server.wsUrl, rid: freshId('room'), op: { roomCreating: true }, heartbeatIntervalMs: 60_000 });
+    const keepalives = record(a, 'keepalive');
+    const errorAcks = record(a, 'errorAck');
+    await a.join();
+    await waitFor('3 keepalives', () => keepalives.length >= 3);
+    const [body] = keepalives[0]!;
+    assert.equal(typeof body.ts, 'number');
+    assert.ok(Math.abs(body.ts - Date.now()) < 10_000, 'ts is epoch milliseconds');
+    assert.equal(errorAcks.length, 0);
+    assert.equal(a.state, 'joined');
+  });
+
   test('a server restart (Redis keeps the room): joined → reinitializing → joined on the new node, signals flow again', async () => {
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
