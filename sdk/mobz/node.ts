@@ -4,7 +4,8 @@
  * go out in frames of at most `maxFrameBytes`.
  */
 import { WebSocket } from 'ws';
-import { MobzRoomClient as BrowserRoomClient, type MobzRoomClientOptions } from './room-client.ts';
+import type { MobzRoomClientOptions } from './options.ts';
+import { MobzRoomClient as BrowserRoomClient } from './room-client.ts';
 
 export * from './index.ts';
 

@@ -6,13 +6,10 @@ import { checkMessageSize, type FrameLimits } from './frames.ts';
 import {
   FORWARDED_SIGNALS,
   ROUTES,
-  type Channel,
   type ClientSignal,
-  type Engine,
   type ErrorAck,
   type ForwardedSignal,
   type JoinAckBody,
-  type JoinOptions,
   type JoinSignal,
   type KeepaliveAck,
   type OfferAck,
@@ -22,55 +19,9 @@ import {
   type SessionInfo,
   type WatchAck,
 } from './messages.ts';
+import { browserNetworkEvents, withDefaults, type MobzRoomClientOptions, type NetworkEvents, type ResolvedOptions } from './options.ts';
 import { endpointUrl, parseServerFrame, type MobzWebSocketConstructor } from './socket.ts';
 import { canTransition, type RoomState, type StateChange, type TransitionReason } from './states.ts';
-
-/** `online`/`offline` events: a browser's `window`. */
-export interface NetworkEvents {
-  addEventListener(type: 'online' | 'offline', listener: () => void): void;
-  removeEventListener(type: 'online' | 'offline', listener: () => void): void;
-}
-
-export interface MobzRoomClientOptions {
-  /** Server base (`wss://host`, `https://host`) or the endpoint URL itself. */
-  url: string;
-  /** Endpoint path appended to a base URL. Default `/mobz`. */
-  path?: string;
-  rid: string;
-  ch: Channel;
-  ss: SessionInfo;
-  /** Video / audio enabled, as sent in the JOIN. Default true. */
-  ve?: boolean;
-  ae?: boolean;
-  /** Default `native`. */
-  eg?: Engine;
-  /** The JOIN's `op`; `roomCreating` is re-sent as is on every re-join (the server treats it as a re-bind). */
-  op?: JoinOptions;
-  /** Default: the global WebSocket. */
-  WebSocket?: MobzWebSocketConstructor;
-  /** The sockets implement `send(data, { fin })` (the `ws` package): split large messages into frames. Default false. */
-  fragmentFrames?: boolean;
-  /** The server's limits. Defaults 32768 and 131072. */
-  maxFrameBytes?: number;
-  maxMessageBytes?: number;
-  /** Default 3000. */
-  heartbeatIntervalMs?: number;
-  /** While joined, a socket with no frame from the server for this long counts as a lost network. Default 3 heartbeats. */
-  livenessTimeoutMs?: number;
-  /** Default 1000. */
-  checkdogIntervalMs?: number;
-  /** No join ack this long after a JOIN: re-send it. Default 10000. */
-  joinAckTimeoutMs?: number;
-  /** JOIN tries (the first included) before `failed`. Default 3. */
-  maxJoinAttempts?: number;
-  /** A socket not open after this long is dropped and retried. Default 10000. */
-  connectTimeoutMs?: number;
-  /** First reconnect delay after a lost network, doubling up to `maxReconnectDelayMs`. Defaults 500 and 10000. */
-  reconnectDelayMs?: number;
-  maxReconnectDelayMs?: number;
-  /** Source of `online`/`offline` events. Default: `globalThis` where it has them (browsers); null disables. */
-  network?: NetworkEvents | null;
-}
 
 export type PublisherSource = 'JOIN' | 'HEARTBEAT' | 'PUBLISH_LIST_CHANGED';
 
@@ -111,7 +62,7 @@ type SignalFields = ClientSignal extends infer T ? (T extends ClientSignal ? Omi
  * Signals sent while not joined wait and go out, in order, right after the next join.
  */
 export class MobzRoomClient {
-  readonly #options: Required<Omit<MobzRoomClientOptions, 'WebSocket' | 'op' | 'network' | 'path'>>;
+  readonly #options: ResolvedOptions;
   readonly #joinText: string;
   readonly #limits: FrameLimits;
   readonly #connection: Connection;
@@ -133,27 +84,7 @@ export class MobzRoomClient {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: MobzRoomClientOptions) {
-    const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3000;
-    this.#options = {
-      url: options.url,
-      rid: options.rid,
-      ch: options.ch,
-      ss: { ...options.ss },
-      ve: options.ve ?? true,
-      ae: options.ae ?? true,
-      eg: options.eg ?? 'native',
-      fragmentFrames: options.fragmentFrames ?? false,
-      maxFrameBytes: options.maxFrameBytes ?? 32768,
-      maxMessageBytes: options.maxMessageBytes ?? 131072,
-      heartbeatIntervalMs,
-      livenessTimeoutMs: options.livenessTimeoutMs ?? 3 * heartbeatIntervalMs,
-      checkdogIntervalMs: options.checkdogIntervalMs ?? 1000,
-      joinAckTimeoutMs: options.joinAckTimeoutMs ?? 10_000,
-      maxJoinAttempts: options.maxJoinAttempts ?? 3,
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      reconnectDelayMs: options.reconnectDelayMs ?? 500,
-      maxReconnectDelayMs: options.maxReconnectDelayMs ?? 10_000,
-    };
+    this.#options = withDefaults(options);
     const o = this.#options;
     const join: JoinSignal = { s: 'JOIN', ch: o.ch, ss: o.ss, rid: o.rid, ve: o.ve, ae: o.ae, eg: o.eg, op: { roomCreating: false, ...options.op } };
     this.#joinText = JSON.stringify({ action: ROUTES.JOIN, data: join });
@@ -406,7 +337,8 @@ export class MobzRoomClient {
         this.#networkLost(`socket-lost:${code}`);
       }
     } else if (this.#isJoining() || this.#state === 'waitingNetwork') {
-      this.#reconnect(ORDERLY_CLOSES.has(code) ? 0 : this.#backoff.next());
+      // Backoff even after an orderly close: a draining server may close every new socket at once.
+      this.#reconnect(this.#backoff.next());
     }
   }
 
@@ -469,11 +401,4 @@ export class MobzRoomClient {
 function names(to: Recipient, ss: SessionInfo): boolean {
   if (typeof to === 'string') return to === ss.userId;
   return to?.userId === ss.userId && (to.sessionId === undefined || to.sessionId === ss.sessionId);
-}
-
-function browserNetworkEvents(): NetworkEvents | null {
-  const candidate = globalThis as Partial<NetworkEvents> & { navigator?: { onLine?: unknown } };
-  return typeof candidate.addEventListener === 'function' && typeof candidate.navigator?.onLine === 'boolean'
-    ? (candidate as NetworkEvents)
-    : null;
 }

