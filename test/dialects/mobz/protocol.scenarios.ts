@@ -272,6 +272,16 @@ export function mobzProtocolSuite(makeTopology: TopologyFactory): void {
         });
       }
 
+      it('a route without data → 2001 for that route\'s signal; the socket keeps working', async () => {
+        const peer = await openMobz(node(0));
+        peer.send('{"action":"leave"}');
+        const { json, text } = await nextFrame(peer, 'an error ack');
+        assert.equal(json.c, 2001, text);
+        assert.equal(json.s, 'LEAVE', text);
+        assert.equal(typeof json.b?.msg, 'string', text);
+        await assertStillServes(peer);
+      });
+
       it('every route with another route\'s signal → 2001 naming the carried signal', async () => {
         const peer = await openMobz(node(0));
         const routes = Object.keys(ROUTES) as Route[];
@@ -624,6 +634,14 @@ export function mobzProtocolSuite(makeTopology: TopologyFactory): void {
           await room.expectSilenceAtAll(150);
         });
       }
+
+      it('PUBLISH_REQUEST in the documented structure (its data carries "action":"publishRequest") is forwarded as sent', async () => {
+        const { admin, viewers } = await fullRoom();
+        const signal: Signal = { action: 'publishRequest', ...publishRequest(viewers[0]!.who, { msg: 'deprecated text' }) };
+        viewers[0]!.send(signal);
+        await expectForward(admin.peer, signal);
+        await viewers[0]!.peer.expectSilence(100);
+      });
 
       it('PUBLISH_REQUEST goes to the new admin after the admin left', async () => {
         const { room, admin, publishers, viewers } = await fullRoom();
@@ -1170,6 +1188,24 @@ export function mobzProtocolSuite(makeTopology: TopologyFactory): void {
       } finally {
         beatA.stop();
         beatB.stop();
+      }
+    });
+
+    it('a re-JOIN restarts the window like a HEARTBEAT: a member that only re-JOINs stays', async () => {
+      const { room, admin: a } = await createRoom(node(0), 'm2m');
+      const beatA = keepHeartbeating(a, BEAT);
+      const b = await addMember(room, node(1));
+      try {
+        const until = Date.now() + W * 3;
+        while (Date.now() < until) {
+          await delay(W / 3);
+          b.send(join(b.who, {}));
+          checkJoinAck(await nextFrame(b.peer, 'the re-JOIN ack'), room.rid, 'publisher', room.pps());
+        }
+        await a.peer.expectSilence(0);
+        await expectHeartbeatAck(b);
+      } finally {
+        beatA.stop();
       }
     });
 
