@@ -50,7 +50,7 @@ export function parseFrame(text: string): ParsedFrame {
   const effective = name ?? routed;
   if (effective === undefined) {
     const s = (signal as { s?: unknown }).s;
-    return { ok: false, error: 'INVALID_SIGNAL', name: typeof s === 'string' ? s : 'UNKNOWN', source, detail: `unknown signal ${JSON.stringify(s ?? null)}` };
+    return { ok: false, error: 'INVALID_SIGNAL', name: 'UNKNOWN', source, detail: `unknown signal ${JSON.stringify(s ?? null)}` };
   }
   const problem = schemaProblem(effective, signal);
   if (problem) return { ok: false, error: 'INVALID_SIGNAL', name: effective, source, detail: problem };
