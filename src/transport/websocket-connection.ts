@@ -56,6 +56,7 @@ export class WebSocketConnection implements Connection {
   readonly #socket: Socket;
   #corked = false;
   #closed = false;
+  #deaf = false;
 
   constructor(ws: WebSocket, socket: Socket, remoteAddress: string, group: ConnectionGroup) {
     this.#ws = ws;
@@ -70,9 +71,10 @@ export class WebSocketConnection implements Connection {
   }
 
   receive(data: Buffer, isBinary: boolean): void {
-    // Once closing, ws still parses what is already in flight; none of it may reach the
-    // handler, or a frame that got the socket closed would be acted on anyway.
-    if (this.#closed) return;
+    // After an orderly close (1001: shutdown, a lifetime limit) frames the peer sent before
+    // it saw our close still count: dropping them would lose signals. After a violation
+    // nothing more may reach the handler, or the offending frame would be acted on anyway.
+    if (this.#deaf) return;
     const receivedAt = performance.now();
     this.lastSeen = receivedAt;
     this.group.metrics.messagesIn++;
@@ -145,6 +147,12 @@ export class WebSocketConnection implements Connection {
     } else {
       this.#ws.terminate();
     }
+  }
+
+  /** Closes for something the peer sent: input still in flight is discarded. */
+  closeForViolation(code: number, reason: string): void {
+    this.#deaf = true;
+    this.close(code, reason);
   }
 
   terminate(): void {

@@ -172,7 +172,7 @@ function onGuardedData(this: Socket, chunk: Buffer): void {
   guard.connection.group.metrics.error('FRAME_TOO_LARGE');
   // Closing before ws's own 'data' listener runs on this chunk: the connection drops every
   // message ws still parses from it, the oversized frame included.
-  guard.connection.close(MESSAGE_TOO_BIG, `frame over maxFrameBytes (${guard.limit})`);
+  guard.connection.closeForViolation(MESSAGE_TOO_BIG, `frame over maxFrameBytes (${guard.limit})`);
 }
 
 function unguard(this: Socket): void {

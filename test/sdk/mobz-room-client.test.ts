@@ -190,7 +190,7 @@ describe('MobzRoomClient against a real node: the state machine', () => {
       }
       assert.ok(!statesA.some((s) => s.to === 'waitingNetwork'), 'an orderly close is not a network loss');
       // Signals sent while away wait in the outbox; signals sent right after a rejoin go out
-      // at once. Both are far from the next close (see the todo test below for the edge).
+      // at once. Both are far from the next close (the next test covers the edge).
       let cycle = 0;
       a.on('state', ({ to }) => {
         if (cycle >= 3) return;
@@ -208,13 +208,10 @@ describe('MobzRoomClient against a real node: the state machine', () => {
     }
   });
 
-  // Server discrepancy: src/transport/websocket-connection.ts drops every frame that arrives
-  // after the server sent its close, the orderly 1001 of maxConnectionMs included. A signal
-  // the client wrote just before that close reached it is lost, so the reconnect is not
-  // transparent. The client cannot tell which of its frames were dropped (OFFER/ICE get no ack).
+  // An orderly close (1001) must not lose what the client wrote before it saw the close:
+  // the server keeps handling frames until the client's close frame arrives.
   test(
     'signals written while the server is closing with 1001 still arrive',
-    { todo: 'server drops client frames in flight when it closes with 1001 (maxConnectionMs, shutdown)' },
     async () => {
       const short = await startNode({ 'mobz.maxConnectionMs': 300, 'mobz.heartbeatTimeoutMs': HEARTBEAT_TIMEOUT_MS });
       const rid = freshId('room');
