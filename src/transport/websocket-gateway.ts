@@ -17,6 +17,8 @@ export interface GatewayLimits {
 export const GOING_AWAY = 1001;
 export const LIVENESS_CLOSE_CODE = 1001;
 export const MESSAGE_TOO_BIG = 1009;
+/** Pings are spread over this many ticks per ping interval. */
+const LIVENESS_SLICES = 16;
 
 interface Route {
   endpoint: WebSocketEndpoint;
@@ -55,7 +57,11 @@ export class WebSocketGateway {
       clientTracking: false,
     });
     const connections = new Set<WebSocketConnection>();
-    const liveness = setInterval(() => this.#checkLiveness(endpoint, connections), endpoint.pingIntervalMs);
+    // Each tick pings one slice of the sockets: pinging thousands in one loop stalls the
+    // event loop for long enough to show in every other socket's latency.
+    let tick = 0;
+    const slices = Math.max(1, Math.min(LIVENESS_SLICES, Math.floor(endpoint.pingIntervalMs / 10)));
+    const liveness = setInterval(() => this.#checkLiveness(endpoint, connections, tick++ % slices, slices), endpoint.pingIntervalMs / slices);
     liveness.unref();
     const group: ConnectionGroup = {
       dialect: endpoint.dialect,
@@ -116,9 +122,10 @@ export class WebSocketGateway {
     else this.#perIp.set(ip, next);
   }
 
-  #checkLiveness(endpoint: WebSocketEndpoint, connections: Set<WebSocketConnection>): void {
+  #checkLiveness(endpoint: WebSocketEndpoint, connections: Set<WebSocketConnection>, slice: number, slices: number): void {
     const deadline = performance.now() - endpoint.pongTimeoutMs;
     for (const connection of connections) {
+      if (connection.id % slices !== slice) continue;
       if (connection.lastSeen < deadline) connection.terminate();
       else connection.ping();
     }
