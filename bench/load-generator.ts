@@ -8,17 +8,12 @@ import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { adapters, type Adapter, type PairSockets } from './lib/protocols.ts';
 import { MAX_WRITE_BACKLOG, type RawWs } from './lib/raw-ws.ts';
-import { percentiles, procCpuUs } from './lib/stats.ts';
+import { orchestratorReply, serveOrchestrator } from './lib/orchestrator-channel.ts';
+import { percentiles } from './lib/percentiles.ts';
+import { procCpuUs } from './lib/proc-readings.ts';
 import type { FromLoadGen, PhaseResult, TargetRef, ToLoadGen } from './lib/messages.ts';
 
-if (typeof process.send !== 'function') {
-  console.error('load-generator.ts is started by bench/run.ts (it needs an IPC channel)');
-  process.exit(2);
-}
-
-function reply(m: FromLoadGen): void {
-  process.send!(m);
-}
+const reply = orchestratorReply<FromLoadGen>('load-generator.ts', 'bench/run.ts');
 
 const PAD = 'x'.repeat(1024);
 const TAIL = `,"pad":"${PAD}"}`; // closes the payload object
@@ -286,29 +281,37 @@ function phaseResult(
   return r;
 }
 
-async function throughput(m: Extract<ToLoadGen, { type: 'throughput' }>): Promise<void> {
-  resetCounters();
-  windowMode = true;
-  running = true;
-  for (const s of streams) for (let k = 0; k < m.window; k++) sendOne(s);
-  await sleep(m.warmupMs);
+/**
+ * The measuring window: latency samples, snapshots at its edges, the load generator's
+ * event-loop delay in it, and the sends skipped in it.
+ */
+async function measuringWindow(durationMs: number): Promise<{ a: Snap; b: Snap; eldP99Ms: number; skippedInWindow: number }> {
   const eld = monitorEventLoopDelay({ resolution: 5 });
   eld.enable();
   latN = 0;
   measuring = true;
   const skipped0 = skipped;
   const a = snap();
-  await sleep(m.durationMs);
+  await sleep(durationMs);
   const b = snap();
   measuring = false;
   eld.disable();
-  const skippedInWindow = skipped - skipped0;
+  return { a, b, eldP99Ms: eld.percentile(99) / 1e6, skippedInWindow: skipped - skipped0 };
+}
+
+async function throughput(m: Extract<ToLoadGen, { type: 'throughput' }>): Promise<void> {
+  resetCounters();
+  windowMode = true;
+  running = true;
+  for (const s of streams) for (let k = 0; k < m.window; k++) sendOne(s);
+  await sleep(m.warmupMs);
+  const { a, b, eldP99Ms, skippedInWindow } = await measuringWindow(m.durationMs);
   running = false;
   windowMode = false;
   const lost = await drain();
   reply({
     type: 'phase-done',
-    result: phaseResult('throughput', a, b, { offeredRate: null, window: m.window, eldP99Ms: eld.percentile(99) / 1e6, pacerLagMs: null, lost, skippedInWindow }),
+    result: phaseResult('throughput', a, b, { offeredRate: null, window: m.window, eldP99Ms, pacerLagMs: null, lost, skippedInWindow }),
   });
 }
 
@@ -353,18 +356,8 @@ async function fixed(m: Extract<ToLoadGen, { type: 'fixed' }>): Promise<void> {
   };
   tick();
   await sleep(m.warmupMs);
-  const eld = monitorEventLoopDelay({ resolution: 5 });
-  eld.enable();
-  latN = 0;
   lagN = 0;
-  measuring = true;
-  const skipped0 = skipped;
-  const a = snap();
-  await sleep(m.durationMs);
-  const b = snap();
-  measuring = false;
-  eld.disable();
-  const skippedInWindow = skipped - skipped0;
+  const { a, b, eldP99Ms, skippedInWindow } = await measuringWindow(m.durationMs);
   running = false;
   if (timer) clearTimeout(timer);
   const lost = await drain();
@@ -373,7 +366,7 @@ async function fixed(m: Extract<ToLoadGen, { type: 'fixed' }>): Promise<void> {
     result: phaseResult('fixed', a, b, {
       offeredRate: rate,
       window: null,
-      eldP99Ms: eld.percentile(99) / 1e6,
+      eldP99Ms,
       pacerLagMs: percentiles(lags, lagN),
       lost,
       skippedInWindow,
@@ -419,56 +412,6 @@ async function idleOpen(m: Extract<ToLoadGen, { type: 'idle-open' }>): Promise<v
   reply({ type: 'idle-opened', connected: idleConns.length, failed, ms: Math.round(performance.now() - t0), firstError });
 }
 
-// ------------------------------------------------------------------ IPC
-
-function closeAll(): void {
-  running = false;
-  for (const p of pairs) {
-    p.a.onClose = null;
-    p.b.onClose = null;
-    p.a.close();
-    p.b.close();
-  }
-  for (const ws of idleConns) {
-    ws.onClose = null;
-    ws.close();
-  }
-}
-
-let busy: Promise<void> = Promise.resolve();
-process.on('message', (raw) => {
-  const m = raw as ToLoadGen;
-  busy = busy
-    .then(async () => {
-      switch (m.type) {
-        case 'setup':
-          return setup(m);
-        case 'throughput':
-          return throughput(m);
-        case 'fixed':
-          return fixed(m);
-        case 'idle-open':
-          return idleOpen(m);
-        case 'idle-status': {
-          const open = idleConns.filter((c) => !c.closed).length;
-          reply({ type: 'idle-status', open, closed: idleConns.length - open, closeSample, framesAfterSetup: idleFrames });
-          return;
-        }
-        case 'close':
-          closeAll();
-          process.disconnect();
-          setTimeout(() => process.exit(0), 200).unref();
-          return;
-      }
-    })
-    .catch((e: unknown) => {
-      reply({ type: 'error', message: e instanceof Error ? e.message : String(e) });
-    });
-});
-process.on('disconnect', () => {
-  closeAll();
-  setTimeout(() => process.exit(0), 200).unref();
-});
 // BENCH_DEBUG=1: one line per second on stderr (rates, CPU, worst write backlog, loop delay).
 if (process.env['BENCH_DEBUG']) {
   let last = { t: performance.now(), sent: 0, recv: 0, cpu: process.cpuUsage(), srv: 0 };
@@ -491,4 +434,37 @@ if (process.env['BENCH_DEBUG']) {
     last = { t: now, sent: sentTotal, recv: recvTotal, cpu, srv };
   }, 1000).unref();
 }
-reply({ type: 'ready' });
+
+// ------------------------------------------------------------------ IPC
+
+function closeAll(): void {
+  running = false;
+  for (const p of pairs) {
+    p.a.onClose = null;
+    p.b.onClose = null;
+    p.a.close();
+    p.b.close();
+  }
+  for (const ws of idleConns) {
+    ws.onClose = null;
+    ws.close();
+  }
+}
+
+serveOrchestrator<ToLoadGen>((m) => {
+  switch (m.type) {
+    case 'setup':
+      return setup(m);
+    case 'throughput':
+      return throughput(m);
+    case 'fixed':
+      return fixed(m);
+    case 'idle-open':
+      return idleOpen(m);
+    case 'idle-status': {
+      const open = idleConns.filter((c) => !c.closed).length;
+      reply({ type: 'idle-status', open, closed: idleConns.length - open, closeSample, framesAfterSetup: idleFrames });
+      return;
+    }
+  }
+}, closeAll);

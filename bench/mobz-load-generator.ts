@@ -9,17 +9,12 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FromMobzLoadGen, MobzResult, MobzSetup, ToMobzLoadGen } from './lib/mobz-messages.ts';
 import { BID, BK, BTS, BX, EXCHANGE_SIGNALS, HB_SUFFIX, hbPrefix, joinText, Kind, kindOf, memberId, signalText, toAnswerer, uintAfter, type MemberId } from './lib/mobz-wire.ts';
-import { cpuTicks, procRssBytes } from './lib/proc-readings.ts';
+import { orchestratorReply, serveOrchestrator } from './lib/orchestrator-channel.ts';
+import { percentiles } from './lib/percentiles.ts';
+import { clockTicks, cpuTicks, procCpuUs, procRssBytes } from './lib/proc-readings.ts';
 import { connectWs, MAX_WRITE_BACKLOG, type RawWs } from './lib/raw-ws.ts';
-import { clockTicks, percentiles, procCpuUs } from './lib/stats.ts';
 
-if (typeof process.send !== 'function') {
-  console.error('mobz-load-generator.ts is started by bench/mobz.ts (it needs an IPC channel)');
-  process.exit(2);
-}
-const reply = (m: FromMobzLoadGen): void => {
-  process.send!(m);
-};
+const reply = orchestratorReply<FromMobzLoadGen>('mobz-load-generator.ts', 'bench/mobz.ts');
 
 const DRAIN_MS = 3000;
 /** One delivered frame in this many gets a full JSON.parse shape check. */
@@ -442,41 +437,6 @@ async function measure(warmupMs: number, durationMs: number): Promise<void> {
   reply({ type: 'measured', result });
 }
 
-// ---------------------------------------------------------------- IPC
-
-function closeAll(): void {
-  if (pacer?.timer) clearTimeout(pacer.timer);
-  pacer = null;
-  for (const m of members) {
-    if (!m.ws) continue;
-    m.ws.onClose = null;
-    m.ws.close();
-  }
-}
-
-let busy: Promise<void> = Promise.resolve();
-process.on('message', (raw) => {
-  const m = raw as ToMobzLoadGen;
-  busy = busy
-    .then(async () => {
-      switch (m.type) {
-        case 'setup':
-          return setup(m);
-        case 'measure':
-          return measure(m.warmupMs, m.durationMs);
-        case 'close':
-          closeAll();
-          process.disconnect();
-          setTimeout(() => process.exit(0), 200).unref();
-          return;
-      }
-    })
-    .catch((e: unknown) => reply({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
-});
-process.on('disconnect', () => {
-  closeAll();
-  setTimeout(() => process.exit(0), 200).unref();
-});
 // BENCH_DEBUG=1: one line per second on stderr, to see when slow acks happen (GC, stalls).
 if (process.env['BENCH_DEBUG']) {
   let last = { t: performance.now(), hb: 0, acked: 0, sig: 0, cpu: process.cpuUsage(), srv: 0 };
@@ -497,4 +457,24 @@ if (process.env['BENCH_DEBUG']) {
     last = { t: now, hb: hbSeq, acked: hbAcked, sig: signalsSent, cpu, srv };
   }, 1000).unref();
 }
-reply({ type: 'ready' });
+
+// ---------------------------------------------------------------- IPC
+
+function closeAll(): void {
+  if (pacer?.timer) clearTimeout(pacer.timer);
+  pacer = null;
+  for (const m of members) {
+    if (!m.ws) continue;
+    m.ws.onClose = null;
+    m.ws.close();
+  }
+}
+
+serveOrchestrator<ToMobzLoadGen>((m) => {
+  switch (m.type) {
+    case 'setup':
+      return setup(m);
+    case 'measure':
+      return measure(m.warmupMs, m.durationMs);
+  }
+}, closeAll);

@@ -7,13 +7,14 @@
 // bench/mobz-load-generator.ts in its own process.
 
 import os from 'node:os';
-import path from 'node:path';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { effectiveCores, HOST, IpcChild, ROOT, ServerChild } from './lib/child-procs.ts';
+import { canPin, HOST, LoadGenChild, loopbackSources, ServerChild } from './lib/child-procs.ts';
+import { listArg, numberArg, readArgs } from './lib/cli-args.ts';
+import { effectiveCores } from './lib/machine.ts';
 import type { FromMobzLoadGen, MobzResult, MobzSetupDone, ToMobzLoadGen } from './lib/mobz-messages.ts';
 import { EXCHANGE_SIGNALS } from './lib/mobz-wire.ts';
 import { procRssBytes } from './lib/proc-readings.ts';
+import { fmt, fmtInt, fmtMiB, fmtPct, log, table, writeResults } from './lib/report.ts';
 import type { LoopReply } from './targets/loop-probe.ts';
 
 const HELP = `usage: node bench/run.ts mobz [options]
@@ -73,45 +74,38 @@ function parseArgs(argv: string[]): Options {
     warmupMs: 10_000,
     durationMs: 30_000,
     srcIps: 8,
-    pin: os.cpus().length >= 2 && existsSync('/usr/bin/taskset'),
+    pin: canPin(),
     sbArgs: [],
     name: 'mobz',
   };
-  const num = (v: string | undefined, flag: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag} needs a number in [${min}, ${max}]`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = (): string | undefined => argv[++i];
+  readArgs(argv, HELP, (a, v) => {
     switch (a) {
       case '--targets':
-        o.targets = (v() ?? '').split(',').filter(Boolean);
+        o.targets = listArg(v());
         break;
       case '--rooms':
-        o.rooms = num(v(), a, 1, 9000);
+        o.rooms = numberArg(v(), a, 1, 9000);
         break;
       case '--members':
-        o.members = num(v(), a, 2, 9);
+        o.members = numberArg(v(), a, 2, 9);
         break;
       case '--hb-interval':
-        o.hbIntervalMs = num(v(), a, 0.1, 60) * 1000;
+        o.hbIntervalMs = numberArg(v(), a, 0.1, 60) * 1000;
         break;
       case '--signal-interval':
-        o.signalIntervalMs = num(v(), a, 0, 600) * 1000;
+        o.signalIntervalMs = numberArg(v(), a, 0, 600) * 1000;
         break;
       case '--sdp-chars':
-        o.sdpChars = num(v(), a, 40, 30_000);
+        o.sdpChars = numberArg(v(), a, 40, 30_000);
         break;
       case '--warmup':
-        o.warmupMs = num(v(), a, 0, 300) * 1000;
+        o.warmupMs = numberArg(v(), a, 0, 300) * 1000;
         break;
       case '--duration':
-        o.durationMs = num(v(), a, 1, 600) * 1000;
+        o.durationMs = numberArg(v(), a, 1, 600) * 1000;
         break;
       case '--src-ips':
-        o.srcIps = num(v(), a, 1, 250);
+        o.srcIps = numberArg(v(), a, 1, 250);
         break;
       case '--no-pin':
         o.pin = false;
@@ -122,14 +116,11 @@ function parseArgs(argv: string[]): Options {
       case '--name':
         o.name = v() ?? o.name;
         break;
-      case '-h':
-      case '--help':
-        process.stdout.write(HELP);
-        process.exit(0);
       default:
-        throw new Error(`unknown argument ${a}\n\n${HELP}`);
+        return false;
     }
-  }
+    return true;
+  });
   for (const t of o.targets) if (!(t in TARGETS)) throw new Error(`unknown mobz target ${t}`);
   // One load-generator process holds every socket; its fd limit here is 20,000.
   if (o.rooms * o.members > 18_000) throw new Error(`--rooms × --members = ${o.rooms * o.members} sockets; at most 18,000 fit one load generator`);
@@ -151,25 +142,17 @@ interface TargetRun {
   warnings: string[];
 }
 
-const log = (s: string): void => {
-  process.stderr.write(`${s}\n`);
-};
-const fmt = (n: number | null | undefined, d = 2): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d));
-const fmtInt = (n: number | null | undefined): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : Math.round(n).toLocaleString('en-US'));
-const mib = (b: number): string => (Number.isFinite(b) ? `${(b / 2 ** 20).toFixed(1)} MiB` : '—');
-const pct = (share: number): string => `${(share * 100).toFixed(1)} %`;
-
 async function runTarget(name: string, o: Options): Promise<TargetRun> {
   const def = TARGETS[name]!;
   const run: TargetRun = { target: name, what: def.what, error: null, idleRssBytes: NaN, setup: null, result: null, serverLoop: null, failures: [], lgWarnings: [], warnings: [] };
   let server: ServerChild | null = null;
-  let lg: IpcChild<ToMobzLoadGen, FromMobzLoadGen> | null = null;
+  let lg: LoadGenChild<ToMobzLoadGen, FromMobzLoadGen> | null = null;
   try {
     log(`[${name}] starting ${def.script}`);
-    server = await ServerChild.start(def.script, (p) => def.args(p, o), '/readyz', o.pin ? 0 : null);
+    server = await ServerChild.start({ name: def.script, script: def.script, args: (p) => def.args(p, o), readyPath: '/readyz', cpu: o.pin ? 0 : null, probe: 'loop' });
     await sleep(1000);
     run.idleRssBytes = procRssBytes(server.pid);
-    lg = await IpcChild.start<ToMobzLoadGen, FromMobzLoadGen>('bench/mobz-load-generator.ts', o.pin ? 1 : null);
+    lg = await LoadGenChild.start<ToMobzLoadGen, FromMobzLoadGen>('bench/mobz-load-generator.ts', o.pin ? 1 : null);
     const sockets = o.rooms * o.members;
     log(`[${name}] opening ${fmtInt(sockets)} sockets and joining ${fmtInt(o.rooms)} rooms (heartbeats start with the first JOIN)`);
     const setup = await lg.request(
@@ -183,7 +166,7 @@ async function runTarget(name: string, o: Options): Promise<TargetRun> {
         hbIntervalMs: o.hbIntervalMs,
         signalIntervalMs: o.signalIntervalMs,
         sdpChars: o.sdpChars,
-        localAddresses: Array.from({ length: o.srcIps }, (_, i) => `127.0.0.${i + 2}`),
+        localAddresses: loopbackSources(o.srcIps),
         timeoutMs: 120_000,
       },
       'setup-done',
@@ -203,7 +186,7 @@ async function runTarget(name: string, o: Options): Promise<TargetRun> {
     run.serverLoop = await probe;
     if (server.exit) throw new Error(`server ${server.exit} during the run`);
     const r = run.result;
-    log(`[${name}] server ${pct(r.serverCpuShare)} of a core, hb-ack p99 ${fmt(r.hbAckMs.p99)} ms, forward p99 ${fmt(r.forwardMs.p99)} ms`);
+    log(`[${name}] server ${fmtPct(r.serverCpuShare)} of a core, hb-ack p99 ${fmt(r.hbAckMs.p99)} ms, forward p99 ${fmt(r.forwardMs.p99)} ms`);
     judge(run, o);
   } catch (e) {
     run.error = e instanceof Error ? e.message : String(e);
@@ -211,7 +194,7 @@ async function runTarget(name: string, o: Options): Promise<TargetRun> {
     log(`[${name}] ERROR: ${run.error}`);
     if (server) log(server.tailText());
   } finally {
-    await lg?.close({ type: 'close' });
+    await lg?.close();
     await server?.stop();
   }
   return run;
@@ -234,20 +217,14 @@ function judge(run: TargetRun, o: Options): void {
   const hbExpected = sockets / (o.hbIntervalMs / 1000);
   if (r.heartbeatRate < hbExpected * 0.97) f.push(`offered only ${fmtInt(r.heartbeatRate)} heartbeats/s of ${fmtInt(hbExpected)} (${r.skipped} sends skipped)`);
   const w = run.lgWarnings;
-  if (r.loadGenCpuShare >= 0.9 || r.loadGenElu >= 0.95) w.push(`load generator saturated (CPU ${pct(r.loadGenCpuShare)} of a core, event-loop utilization ${pct(r.loadGenElu)}): it, not the server, limits the load and the latencies`);
-  else if (r.loadGenCpuShare >= 0.7 || r.loadGenElu >= 0.8) w.push(`load generator busy (CPU ${pct(r.loadGenCpuShare)}, ELU ${pct(r.loadGenElu)}): latencies include its queueing`);
+  if (r.loadGenCpuShare >= 0.9 || r.loadGenElu >= 0.95) w.push(`load generator saturated (CPU ${fmtPct(r.loadGenCpuShare)} of a core, event-loop utilization ${fmtPct(r.loadGenElu)}): it, not the server, limits the load and the latencies`);
+  else if (r.loadGenCpuShare >= 0.7 || r.loadGenElu >= 0.8) w.push(`load generator busy (CPU ${fmtPct(r.loadGenCpuShare)}, ELU ${fmtPct(r.loadGenElu)}): latencies include its queueing`);
   // Timers on this VM jitter by a few ms even in an idle process; what matters is the
   // load generator's delay against the latency it measures.
   const bound = Math.max(5, 0.25 * r.hbAckMs.p99);
   if (r.loadGenLagMs.p99 > bound) w.push(`load generator event-loop delay p99 ${fmt(r.loadGenLagMs.p99)} ms (> ${fmt(bound)} ms): it stalled, the latencies are partly its own`);
   if (r.pacerLagMs.p99 > bound) w.push(`pacer ran late (p99 ${fmt(r.pacerLagMs.p99)} ms behind schedule, > ${fmt(bound)} ms): the offered load was burstier than planned`);
   if (r.otherCores > 0.15) run.warnings.push(`other processes on the machine used ${fmt(r.otherCores)} cores during the window: the latencies are not the server's alone — rerun on a quiet machine`);
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(headers), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
 }
 
 function report(runs: TargetRun[], o: Options, cores: number): string[] {
@@ -274,16 +251,16 @@ function report(runs: TargetRun[], o: Options, cores: number): string[] {
           t.target,
           fmtInt(r.heartbeatRate),
           fmtInt(r.signalRate),
-          pct(r.serverCpuShare),
-          mib(r.serverRssBytes),
-          mib(t.idleRssBytes),
+          fmtPct(r.serverCpuShare),
+          fmtMiB(r.serverRssBytes),
+          fmtMiB(t.idleRssBytes),
           fmt(r.hbAckMs.p50),
           fmt(r.hbAckMs.p99),
           fmt(r.hbAckMs.max),
           fmt(r.forwardMs.p50),
           fmt(r.forwardMs.p99),
-          pct(r.loadGenCpuShare),
-          pct(r.loadGenElu),
+          fmtPct(r.loadGenCpuShare),
+          fmtPct(r.loadGenElu),
           fmt(r.loadGenLagMs.p99),
         ];
       }),
@@ -310,18 +287,18 @@ function report(runs: TargetRun[], o: Options, cores: number): string[] {
   }
   out.push('');
   out.push('where the time went (event-loop delay beyond a 2 ms timer; GC pauses as PerformanceObserver reports them)');
-  for (const t of runs) if (t.result) out.push(`  machine (${t.target} window): other processes used ${fmt(t.result.otherCores)} cores, interrupts/softirqs ${fmt(t.result.irqCores)} cores (loopback TCP of both sides, charged to neither process); hypervisor steal ${pct(t.result.stealShare)} of the vCPUs' time`);
+  for (const t of runs) if (t.result) out.push(`  machine (${t.target} window): other processes used ${fmt(t.result.otherCores)} cores, interrupts/softirqs ${fmt(t.result.irqCores)} cores (loopback TCP of both sides, charged to neither process); hypervisor steal ${fmtPct(t.result.stealShare)} of the vCPUs' time`);
   for (const t of runs) {
     const l = t.serverLoop;
     if (!t.result) continue;
-    if (l) out.push(`  server (${t.target}): event-loop utilization ${pct(l.elu)}, lag p50/p99/max ${fmt(l.lagP50Ms)}/${fmt(l.lagP99Ms)}/${fmt(l.lagMaxMs)} ms; GC ${l.gcCount} pauses, ${fmt(l.gcTotalMs / (o.durationMs / 1000), 1)} ms/s, longest ${fmt(l.gcMaxMs, 1)} ms`);
+    if (l) out.push(`  server (${t.target}): event-loop utilization ${fmtPct(l.elu)}, lag p50/p99/max ${fmt(l.lagP50Ms)}/${fmt(l.lagP99Ms)}/${fmt(l.lagMaxMs)} ms; GC ${l.gcCount} pauses, ${fmt(l.gcTotalMs / (o.durationMs / 1000), 1)} ms/s, longest ${fmt(l.gcMaxMs, 1)} ms`);
     else out.push(`  server (${t.target}): the event-loop probe did not answer`);
   }
   for (const t of runs) {
     if (!t.result) continue;
     const r = t.result;
     const verdict = t.lgWarnings.length === 0 ? 'not the bottleneck' : 'SEE WARNINGS';
-    out.push(`  load generator (${t.target}): CPU ${pct(r.loadGenCpuShare)}, ELU ${pct(r.loadGenElu)}, event-loop lag p50/p99/max ${fmt(r.loadGenLagMs.p50)}/${fmt(r.loadGenLagMs.p99)}/${fmt(r.loadGenLagMs.max)} ms, pacer lag p99 ${fmt(r.pacerLagMs.p99)} ms: ${verdict}`);
+    out.push(`  load generator (${t.target}): CPU ${fmtPct(r.loadGenCpuShare)}, ELU ${fmtPct(r.loadGenElu)}, event-loop lag p50/p99/max ${fmt(r.loadGenLagMs.p50)}/${fmt(r.loadGenLagMs.p99)}/${fmt(r.loadGenLagMs.max)} ms, pacer lag p99 ${fmt(r.pacerLagMs.p99)} ms: ${verdict}`);
   }
   if (sb) {
     const p99 = sb.result!.hbAckMs.p99;
@@ -345,12 +322,9 @@ export async function mobzBench(argv: string[]): Promise<{ ok: boolean }> {
   const runs: TargetRun[] = [];
   for (const t of [...new Set(o.targets)]) runs.push(await runTarget(t, o));
   const out = report(runs, o, cores);
-  const dir = path.join(ROOT, '.bench-results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${o.name}.json`);
-  writeFileSync(file, `${JSON.stringify({ bench: 'mobz', startedAt: started.toISOString(), finishedAt: new Date().toISOString(), node: process.version, cpus: os.cpus().length, effectiveCores: cores, options: o, runs }, null, 2)}\n`);
+  const file = writeResults(o.name, { bench: 'mobz', startedAt: started.toISOString(), finishedAt: new Date().toISOString(), node: process.version, cpus: os.cpus().length, effectiveCores: cores, options: o, runs });
   out.push('');
-  out.push(`results: ${path.relative(ROOT, file)}`);
+  out.push(`results: ${file}`);
   process.stdout.write(`${out.join('\n')}\n`);
   return { ok: runs.every((r) => !r.error && r.failures.length === 0) };
 }

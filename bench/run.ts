@@ -16,23 +16,15 @@
 // printed as tables and written to .bench-results/<bench>.json.
 // Run with `--help` for the options.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { canPin, HOST, LoadGenChild, loopbackSources, ServerChild, type MemUsage, type ServerProbe } from './lib/child-procs.ts';
+import { listArg, numberArg, readArgs } from './lib/cli-args.ts';
+import { effectiveCores, machineInfo } from './lib/machine.ts';
 import type { FromLoadGen, PhaseResult, TargetRef, ToLoadGen } from './lib/messages.ts';
+import { procCpuUs, procFdCount } from './lib/proc-readings.ts';
 import type { Protocol } from './lib/protocols.ts';
-import { procCpuUs, procFdCount } from './lib/stats.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS_DIR = path.join(ROOT, '.bench-results');
-const HOST = '127.0.0.1';
-const GC_PROBE = pathToFileURL(path.join(ROOT, 'bench/targets/gc-probe.ts')).href;
-const PARENT_GUARD = pathToFileURL(path.join(ROOT, 'bench/targets/parent-guard.ts')).href;
+import { fmt, fmtBytes, fmtInt, log, table, writeResults } from './lib/report.ts';
 
 // ------------------------------------------------------------------ options
 
@@ -96,7 +88,7 @@ function parseArgs(argv: string[]): Options {
     rate: null,
     rateFraction: 0.5,
     batch: true,
-    pin: os.cpus().length >= 2 && existsSync('/usr/bin/taskset'),
+    pin: canPin(),
     idleTargets: ['switchboard', 'bare'],
     conns: 19000,
     perLoader: 5000,
@@ -104,14 +96,7 @@ function parseArgs(argv: string[]): Options {
     sbArgs: [],
     name: null,
   };
-  const num = (v: string | undefined, flag: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag} needs a number in [${min}, ${max}]`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const v = (): string | undefined => argv[++i];
+  readArgs(argv, HELP, (a, v) => {
     switch (a) {
       case 'relay':
       case 'idle':
@@ -119,28 +104,28 @@ function parseArgs(argv: string[]): Options {
         o.mode = a;
         break;
       case '--targets':
-        o.targets = (v() ?? '').split(',').filter(Boolean);
+        o.targets = listArg(v());
         break;
       case '--pairs':
-        o.pairs = num(v(), a, 1, 5000);
+        o.pairs = numberArg(v(), a, 1, 5000);
         break;
       case '--warmup':
-        o.warmupMs = num(v(), a, 0, 60) * 1000;
+        o.warmupMs = numberArg(v(), a, 0, 60) * 1000;
         break;
       case '--duration':
-        o.durationMs = num(v(), a, 1, 120) * 1000;
+        o.durationMs = numberArg(v(), a, 1, 120) * 1000;
         break;
       case '--rounds':
-        o.rounds = num(v(), a, 1, 20);
+        o.rounds = numberArg(v(), a, 1, 20);
         break;
       case '--window':
-        o.window = num(v(), a, 1, 1000);
+        o.window = numberArg(v(), a, 1, 1000);
         break;
       case '--rate':
-        o.rate = num(v(), a, 1, 10_000_000);
+        o.rate = numberArg(v(), a, 1, 10_000_000);
         break;
       case '--rate-fraction':
-        o.rateFraction = num(v(), a, 0.01, 1);
+        o.rateFraction = numberArg(v(), a, 0.01, 1);
         break;
       case '--no-batch':
         o.batch = false;
@@ -149,16 +134,16 @@ function parseArgs(argv: string[]): Options {
         o.pin = false;
         break;
       case '--idle-targets':
-        o.idleTargets = (v() ?? '').split(',').filter(Boolean);
+        o.idleTargets = listArg(v());
         break;
       case '--conns':
-        o.conns = num(v(), a, 1, 60000);
+        o.conns = numberArg(v(), a, 1, 60000);
         break;
       case '--per-loader':
-        o.perLoader = num(v(), a, 100, 15000);
+        o.perLoader = numberArg(v(), a, 100, 15000);
         break;
       case '--src-ips':
-        o.srcIps = num(v(), a, 1, 250);
+        o.srcIps = numberArg(v(), a, 1, 250);
         break;
       case '--sb-arg':
         o.sbArgs.push(v() ?? '');
@@ -166,14 +151,11 @@ function parseArgs(argv: string[]): Options {
       case '--name':
         o.name = v() ?? null;
         break;
-      case '-h':
-      case '--help':
-        process.stdout.write(HELP);
-        process.exit(0);
       default:
-        throw new Error(`unknown argument ${a}\n\n${HELP}`);
+        return false;
     }
-  }
+    return true;
+  });
   for (const t of o.targets) if (!(t in RELAY_TARGETS)) throw new Error(`unknown relay target ${t}`);
   for (const t of o.idleTargets) if (!(t in IDLE_TARGETS)) throw new Error(`unknown idle target ${t}`);
   return o;
@@ -234,244 +216,17 @@ const IDLE_TARGETS: Record<string, TargetDef> = {
 
 // ------------------------------------------------------------------ child processes
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    process.exit(130);
-  });
+function startServer(name: string, def: TargetDef, o: Options, probe: ServerProbe, cpu: number | null): Promise<ServerChild> {
+  return ServerChild.start({ name, script: def.script, args: (p) => def.args(p, o), readyPath: def.readyPath, cpu, probe });
 }
 
-/** Spawn node, optionally pinned to one CPU (taskset execs node: same pid, all threads pinned). */
-function spawnNode(args: string[], cpu: number | null, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
-  const child =
-    cpu === null
-      ? spawn(process.execPath, args, { cwd: ROOT, stdio })
-      : spawn('/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args], { cwd: ROOT, stdio });
-  children.add(child);
-  return child;
+type LoadGen = LoadGenChild<ToLoadGen, FromLoadGen>;
+
+function startLoadGen(cpu: number | null = null): Promise<LoadGen> {
+  return LoadGenChild.start<ToLoadGen, FromLoadGen>('bench/load-generator.ts', cpu);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function httpStatus(port: number, p: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: HOST, port, path: p, timeout: 1000, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-  });
-}
-
-interface MemUsage {
-  rss: number;
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-}
-
-class ServerProc {
-  readonly name: string;
-  readonly def: TargetDef;
-  readonly port: number;
-  readonly child: ChildProcess;
-  readonly tail: string[] = [];
-  logLines = 0;
-  exit: string | null = null;
-  private memWaiter: ((m: MemUsage & { error?: string }) => void) | null = null;
-
-  constructor(name: string, def: TargetDef, port: number, child: ChildProcess) {
-    this.name = name;
-    this.def = def;
-    this.port = port;
-    this.child = child;
-    const keep = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        this.logLines++;
-        this.tail.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
-        if (this.tail.length > 30) this.tail.shift();
-      }
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.on('exit', (code, signal) => {
-      this.exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      children.delete(child);
-    });
-    child.on('message', (m) => {
-      const w = this.memWaiter;
-      if (w && m && typeof m === 'object' && (m as { type?: unknown }).type === 'mem') {
-        this.memWaiter = null;
-        w(m as MemUsage);
-      }
-    });
-  }
-
-  static async start(name: string, def: TargetDef, o: Options, opts: { gcProbe: boolean; cpu: number | null }): Promise<ServerProc> {
-    const script = path.join(ROOT, def.script);
-    if (!existsSync(script)) throw new Error(`${def.script} does not exist (yet)`);
-    const port = await freePort();
-    const nodeFlags = ['--import', PARENT_GUARD, ...(opts.gcProbe ? ['--expose-gc', '--import', GC_PROBE] : [])];
-    const child = spawnNode([...nodeFlags, script, ...def.args(port, o)], opts.cpu, opts.gcProbe ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe']);
-    const s = new ServerProc(name, def, port, child);
-    await s.waitReady(30_000);
-    return s;
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  async waitReady(timeoutMs: number): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (this.exit) throw new Error(`${this.name} ${this.exit} before it was ready:\n${this.tailText()}`);
-      if ((await httpStatus(this.port, this.def.readyPath)) === 200) return;
-      await sleep(100);
-    }
-    throw new Error(`${this.name} not ready (GET ${this.def.readyPath} ≠ 200) after ${timeoutMs} ms:\n${this.tailText()}`);
-  }
-
-  tailText(): string {
-    return this.tail.map((l) => `    | ${l}`).join('\n');
-  }
-
-  mem(timeoutMs = 30_000): Promise<MemUsage> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.memWaiter = null;
-        reject(new Error(`${this.name}: no answer from the gc probe`));
-      }, timeoutMs);
-      this.memWaiter = (m) => {
-        clearTimeout(timer);
-        if (m.error) reject(new Error(`${this.name}: ${m.error}`));
-        else resolve(m);
-      };
-      this.child.send({ type: 'mem' });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.exit) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill('SIGTERM');
-    const t = await Promise.race([exited.then(() => 'ok'), sleep(5000).then(() => 'timeout')]);
-    if (t === 'timeout' && !this.exit) {
-      this.child.kill('SIGKILL');
-      await Promise.race([exited, sleep(2000)]);
-    }
-  }
-}
-
-type Reply<T extends FromLoadGen['type']> = Extract<FromLoadGen, { type: T }>;
-
-class LoadGen {
-  readonly child: ChildProcess;
-  private waiter: { expect: string; resolve: (m: FromLoadGen) => void; reject: (e: Error) => void } | null = null;
-  private exitText: string | null = null;
-
-  private constructor(child: ChildProcess) {
-    this.child = child;
-    child.on('message', (raw) => {
-      const m = raw as FromLoadGen;
-      const w = this.waiter;
-      if (!w) return;
-      if (m.type === 'error') {
-        this.waiter = null;
-        w.reject(new Error(`load generator: ${m.message}`));
-      } else if (m.type === w.expect) {
-        this.waiter = null;
-        w.resolve(m);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      this.exitText = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      const w = this.waiter;
-      this.waiter = null;
-      w?.reject(new Error(`load generator ${this.exitText}`));
-    });
-  }
-
-  static async start(cpu: number | null = null): Promise<LoadGen> {
-    const child = spawnNode([path.join(ROOT, 'bench/load-generator.ts')], cpu, ['ignore', 'inherit', 'inherit', 'ipc']);
-    const lg = new LoadGen(child);
-    await lg.wait('ready', 20_000);
-    return lg;
-  }
-
-  private wait<T extends FromLoadGen['type']>(expect: T, timeoutMs: number): Promise<Reply<T>> {
-    return new Promise((resolve, reject) => {
-      if (this.exitText) return reject(new Error(`load generator ${this.exitText}`));
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        reject(new Error(`load generator: no '${expect}' within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiter = {
-        expect,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m as Reply<T>);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-    });
-  }
-
-  request<T extends FromLoadGen['type']>(msg: ToLoadGen, expect: T, timeoutMs: number): Promise<Reply<T>> {
-    const p = this.wait(expect, timeoutMs);
-    this.child.send(msg);
-    return p;
-  }
-
-  async close(): Promise<void> {
-    if (this.exitText) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    try {
-      this.child.send({ type: 'close' } satisfies ToLoadGen);
-    } catch {
-      // channel already gone
-    }
-    const t = await Promise.race([exited.then(() => 'ok'), sleep(3000).then(() => 'timeout')]);
-    if (t === 'timeout' && !this.exitText) {
-      this.child.kill('SIGKILL');
-      await Promise.race([exited, sleep(2000)]);
-    }
-  }
-}
-
-// ------------------------------------------------------------------ formatting
-
-function table(headers: string[], rows: string[][]): string {
-  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  return [line(headers), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
-}
-
-const fmtInt = (n: number | null | undefined): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : Math.round(n).toLocaleString('en-US'));
-const fmt = (n: number | null | undefined, d = 2): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(d));
-const fmtBytes = (n: number): string =>
-  Math.abs(n) >= 10 * 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : Math.abs(n) >= 10_240 ? `${(n / 1024).toFixed(1)} KiB` : `${Math.round(n)} B`;
+// ------------------------------------------------------------------ goals
 
 interface Goal {
   what: string;
@@ -485,42 +240,7 @@ function goalLine(g: Goal): string {
   return `  [${verdict}] ${g.what}: ${g.ratio === null ? '—' : `${g.ratio.toFixed(2)}×`} (goal ${g.goal})`;
 }
 
-function machineInfo(): Record<string, unknown> {
-  return {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
-    kernel: os.release(),
-    node: process.version,
-  };
-}
-
-function writeResults(name: string, data: unknown): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = path.join(RESULTS_DIR, `${name}.json`);
-  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
-  return path.relative(ROOT, file);
-}
-
-const log = (s: string): void => {
-  process.stderr.write(`${s}\n`);
-};
-
 // ------------------------------------------------------------------ machine check
-
-/** Busy-loop iterations per second of one process (optionally pinned). */
-function busyLoop(cpu: number | null, ms: number): Promise<number> {
-  return new Promise((resolve) => {
-    const code = `const e=performance.now()+${ms};let n=0;while(performance.now()<e)n++;process.stdout.write(String(n))`;
-    const child = spawnNode(['-e', code], cpu, ['ignore', 'pipe', 'ignore']);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', () => {
-      children.delete(child);
-      resolve(Number(out) || 0);
-    });
-  });
-}
 
 interface CapacityProbe {
   /** work done by two busy processes at once, in units of one busy process alone */
@@ -536,9 +256,7 @@ interface CapacityProbe {
 async function capacityProbe(pin: boolean): Promise<CapacityProbe> {
   const vcpus = os.cpus().length;
   if (vcpus < 2) return { effectiveCores: 1, vcpus };
-  const alone = await busyLoop(pin ? 0 : null, 1000);
-  const [x, y] = await Promise.all([busyLoop(pin ? 0 : null, 1000), busyLoop(pin ? 1 : null, 1000)]);
-  return { effectiveCores: alone > 0 ? (x + y) / alone : NaN, vcpus };
+  return { effectiveCores: await effectiveCores(pin), vcpus };
 }
 
 // ------------------------------------------------------------------ relay bench
@@ -551,7 +269,7 @@ interface RelayTarget {
   throughput: PhaseResult[];
   fixed: PhaseResult[];
   serverLogLines: number | null;
-  server: ServerProc | null;
+  server: ServerChild | null;
   lg: LoadGen | null;
 }
 
@@ -578,8 +296,8 @@ async function relayStart(t: RelayTarget, o: Options): Promise<void> {
   const def = RELAY_TARGETS[t.target]!;
   try {
     log(`[${t.target}] starting ${def.script}`);
-    t.server = await ServerProc.start(t.target, def, o, { gcProbe: false, cpu: o.pin ? 0 : null });
-    t.lg = await LoadGen.start(o.pin ? 1 : null);
+    t.server = await startServer(t.target, def, o, 'none', o.pin ? 0 : null);
+    t.lg = await startLoadGen(o.pin ? 1 : null);
     const target: TargetRef = { protocol: def.protocol, host: HOST, port: t.server.port, serverPid: t.server.pid };
     const setup = await t.lg.request({ type: 'setup', target, pairs: o.pairs, timeoutMs: 30_000, batch: o.batch }, 'setup-done', 40_000);
     t.setupMs = setup.ms;
@@ -603,6 +321,26 @@ async function relayStop(t: RelayTarget): Promise<void> {
   if (t.server) {
     t.serverLogLines = t.server.logLines;
     await t.server.stop();
+  }
+}
+
+/**
+ * `o.rounds` rounds of one phase, the targets in turn within each round; a target that
+ * fails is stopped and left out from then on. `record` gets every result.
+ */
+async function relayPhase(ts: RelayTarget[], o: Options, phase: Extract<ToLoadGen, { type: 'throughput' | 'fixed' }>, record: (t: RelayTarget, res: PhaseResult, round: number) => void): Promise<void> {
+  const timeoutMs = o.warmupMs + o.durationMs + 15_000;
+  for (let r = 1; r <= o.rounds; r++) {
+    for (const t of ts) {
+      if (t.error || !t.lg) continue;
+      try {
+        const res = (await t.lg.request(phase, 'phase-done', timeoutMs)).result;
+        if (t.server?.exit) throw new Error(`server ${t.server.exit}`);
+        record(t, res, r);
+      } catch (e) {
+        await relayFail(t, e);
+      }
+    }
   }
 }
 
@@ -633,37 +371,20 @@ async function relayBench(o: Options): Promise<{ ok: boolean }> {
   // process and connections, so rounds can interleave the targets: slow drifts of the
   // machine then hit every target alike.
   for (const t of ts) await relayStart(t, o);
-  const phaseTimeout = o.warmupMs + o.durationMs + 15_000;
 
-  for (let r = 1; r <= o.rounds; r++) {
-    for (const t of ts) {
-      if (t.error || !t.lg) continue;
-      try {
-        const res = (await t.lg.request({ type: 'throughput', window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs }, 'phase-done', phaseTimeout)).result;
-        if (t.server?.exit) throw new Error(`server ${t.server.exit}`);
-        t.throughput.push(res);
-        log(`[${t.target}] max throughput round ${r}: ${fmtInt(res.deliveredRate)} msg/s (server ${fmt(res.serverCpuCores)} cores, load generator ${fmt(res.loadGenCpuCores)} cores, ELU ${fmt(res.loadGenElu)})`);
-      } catch (e) {
-        await relayFail(t, e);
-      }
-    }
-  }
+  await relayPhase(ts, o, { type: 'throughput', window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs }, (t, res, r) => {
+    t.throughput.push(res);
+    log(`[${t.target}] max throughput round ${r}: ${fmtInt(res.deliveredRate)} msg/s (server ${fmt(res.serverCpuCores)} cores, load generator ${fmt(res.loadGenCpuCores)} cores, ELU ${fmt(res.loadGenElu)})`);
+  });
   const bare = ts.find((t) => t.target === 'bare');
   const bareMax = summary(bare?.throughput.map((x) => x.deliveredRate) ?? []);
   const fixedRate = o.rate ?? (bareMax ? Math.max(100, Math.round((bareMax.median * o.rateFraction) / 100) * 100) : null);
   if (fixedRate === null) log('no fixed rate: bare relay throughput unknown; skipping the fixed-load phase');
-  for (let r = 1; r <= o.rounds && fixedRate !== null; r++) {
-    for (const t of ts) {
-      if (t.error || !t.lg) continue;
-      try {
-        const res = (await t.lg.request({ type: 'fixed', rate: fixedRate, warmupMs: o.warmupMs, durationMs: o.durationMs }, 'phase-done', phaseTimeout)).result;
-        if (t.server?.exit) throw new Error(`server ${t.server.exit}`);
-        t.fixed.push(res);
-        log(`[${t.target}] fixed ${fmtInt(fixedRate)} msg/s round ${r}: p50 ${fmt(res.latencyMs.p50, 3)} ms, p99 ${fmt(res.latencyMs.p99, 3)} ms, server ${fmt(res.serverCpuUsPerMsg, 1)} µs CPU/msg`);
-      } catch (e) {
-        await relayFail(t, e);
-      }
-    }
+  if (fixedRate !== null) {
+    await relayPhase(ts, o, { type: 'fixed', rate: fixedRate, warmupMs: o.warmupMs, durationMs: o.durationMs }, (t, res, r) => {
+      t.fixed.push(res);
+      log(`[${t.target}] fixed ${fmtInt(fixedRate)} msg/s round ${r}: p50 ${fmt(res.latencyMs.p50, 3)} ms, p99 ${fmt(res.latencyMs.p99, 3)} ms, server ${fmt(res.serverCpuUsPerMsg, 1)} µs CPU/msg`);
+    });
   }
   for (const t of ts) await relayStop(t);
 
@@ -839,7 +560,7 @@ interface IdleTargetResult {
 }
 
 async function openIdle(lgs: LoadGen[], target: TargetRef, idPrefix: string, count: number, o: Options): Promise<{ connected: number; failed: number; ms: number; firstError: string | null }> {
-  const localAddresses = Array.from({ length: o.srcIps }, (_, i) => `127.0.0.${i + 2}`);
+  const localAddresses = loopbackSources(o.srcIps);
   const per = Math.ceil(count / lgs.length);
   const replies = await Promise.all(
     lgs.map((lg, k) => {
@@ -876,20 +597,20 @@ async function idleOne(name: string, o: Options): Promise<IdleTargetResult> {
     serverCpuUsPerConnect: null,
     warnings: [],
   };
-  let server: ServerProc | null = null;
+  let server: ServerChild | null = null;
   const lgs: LoadGen[] = [];
   try {
     log(`[idle ${name}] starting ${def.script} with --expose-gc and the gc probe`);
-    server = await ServerProc.start(name, def, o, { gcProbe: true, cpu: null });
+    server = await startServer(name, def, o, 'gc', null);
     const target: TargetRef = { protocol: def.protocol, host: HOST, port: server.port, serverPid: server.pid };
     const nLoaders = Math.max(1, Math.ceil(o.conns / o.perLoader));
-    for (let i = 0; i < nLoaders; i++) lgs.push(await LoadGen.start());
+    for (let i = 0; i < nLoaders; i++) lgs.push(await startLoadGen());
     // Warm-up: open and close a few hundred connections so that lazily loaded code and
     // JIT output are in the baseline, not in the per-connection figure.
     const warm = await openIdle([lgs[0]!], target, 'warm-', 300, o);
     if (warm.failed > 0) throw new Error(`warm-up connections failed: ${warm.firstError}`);
     await lgs[0]!.close();
-    lgs[0] = await LoadGen.start();
+    lgs[0] = await startLoadGen();
     await sleep(1500);
     res.baseline = await server.mem();
     res.fdsBaseline = procFdCount(server.pid);

@@ -1,19 +1,24 @@
 // Child processes of a bench run: Node started with the orchestrator's binary, optionally
-// pinned to one CPU, killed when the orchestrator exits; servers waited on until an HTTP
-// readiness path answers 200; load generators driven by request/reply over IPC.
-// (bench/run.ts has its own copies of these for the relay and idle benches.)
+// pinned to one CPU, killed when the orchestrator exits; servers under test waited on
+// until an HTTP readiness path answers 200, with an optional in-process probe; load
+// generators driven by request/reply over IPC (their end: ./orchestrator-channel.ts).
 
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { MemReply } from '../targets/gc-probe.ts';
 import type { LoopReply } from '../targets/loop-probe.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const HOST = '127.0.0.1';
+const TASKSET = '/usr/bin/taskset';
 const PARENT_GUARD = pathToFileURL(path.join(ROOT, 'bench/targets/parent-guard.ts')).href;
+const GC_PROBE = pathToFileURL(path.join(ROOT, 'bench/targets/gc-probe.ts')).href;
 const LOOP_PROBE = pathToFileURL(path.join(ROOT, 'bench/targets/loop-probe.ts')).href;
 
 const children = new Set<ChildProcess>();
@@ -28,12 +33,30 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** Whether children can be pinned to CPUs 0 and 1: two CPUs and taskset. */
+export function canPin(): boolean {
+  return os.cpus().length >= 2 && existsSync(TASKSET);
+}
+
+/** Source addresses for a load generator's sockets: 127.0.0.2 … 127.0.0.(n+1). */
+export function loopbackSources(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `127.0.0.${i + 2}`);
+}
+
 /** taskset execs node: same pid, all threads pinned. */
 export function spawnNode(args: string[], cpu: number | null, stdio: StdioOptions): ChildProcess {
-  const child = cpu === null ? spawn(process.execPath, args, { cwd: ROOT, stdio }) : spawn('/usr/bin/taskset', ['-c', String(cpu), process.execPath, ...args], { cwd: ROOT, stdio });
+  const child = cpu === null ? spawn(process.execPath, args, { cwd: ROOT, stdio }) : spawn(TASKSET, ['-c', String(cpu), process.execPath, ...args], { cwd: ROOT, stdio });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+/** Waits up to `graceMs` for `exited`; then SIGKILL (if `stillRunning()`) and up to 2 s more. */
+async function endOrKill(child: ChildProcess, exited: Promise<void>, graceMs: number, stillRunning: () => boolean): Promise<void> {
+  if ((await Promise.race([exited.then(() => 'ok'), sleep(graceMs).then(() => 'timeout')])) === 'timeout' && stillRunning()) {
+    child.kill('SIGKILL');
+    await Promise.race([exited, sleep(2000)]);
+  }
 }
 
 function freePort(): Promise<number> {
@@ -60,22 +83,52 @@ function httpStatus(port: number, p: string): Promise<number> {
 }
 
 /**
- * A server under test: `node --import parent-guard.ts --import loop-probe.ts <script>
- * <args(port)>`, with an IPC channel for the probe.
+ * What is preloaded into a server besides parent-guard.ts, answering over an IPC channel:
+ * 'gc' = `--expose-gc` + bench/targets/gc-probe.ts (memory after a full GC, mem());
+ * 'loop' = bench/targets/loop-probe.ts (event-loop delay, utilization, GC pauses,
+ * loopStart()/loopStop()); 'none' = nothing and no IPC channel.
  */
+export type ServerProbe = 'none' | 'gc' | 'loop';
+
+const PROBE_FLAGS: Record<ServerProbe, string[]> = {
+  none: [],
+  gc: ['--expose-gc', '--import', GC_PROBE],
+  loop: ['--import', LOOP_PROBE],
+};
+
+export interface ServerSpec {
+  /** names the server in error messages */
+  name: string;
+  /** relative to ROOT */
+  script: string;
+  args: (port: number) => string[];
+  /** ready when GET of this path answers 200 */
+  readyPath: string;
+  cpu: number | null;
+  probe: ServerProbe;
+}
+
+export type MemUsage = Omit<MemReply, 'type' | 'error'>;
+
+/** A server under test: `node --import parent-guard.ts [probe] <script> <args(port)>` on a free port. */
 export class ServerChild {
+  readonly name: string;
   readonly port: number;
   readonly child: ChildProcess;
   readonly tail: string[] = [];
+  /** lines the server wrote to stdout and stderr */
+  logLines = 0;
   exit: string | null = null;
-  private loopWaiter: ((m: LoopReply) => void) | null = null;
+  private probeWaiter: { type: string; resolve: (m: unknown) => void } | null = null;
 
-  private constructor(port: number, child: ChildProcess) {
+  private constructor(name: string, port: number, child: ChildProcess) {
+    this.name = name;
     this.port = port;
     this.child = child;
     const keep = (chunk: Buffer): void => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue;
+        this.logLines++;
         this.tail.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
         if (this.tail.length > 30) this.tail.shift();
       }
@@ -86,50 +139,69 @@ export class ServerChild {
       this.exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
     });
     child.on('message', (m) => {
-      const w = this.loopWaiter;
-      if (w && (m as { type?: unknown } | null)?.type === 'loop') {
-        this.loopWaiter = null;
-        w(m as LoopReply);
+      const w = this.probeWaiter;
+      if (w && (m as { type?: unknown } | null)?.type === w.type) {
+        this.probeWaiter = null;
+        w.resolve(m);
       }
     });
   }
 
-  static async start(script: string, args: (port: number) => string[], readyPath: string, cpu: number | null): Promise<ServerChild> {
+  static async start(spec: ServerSpec): Promise<ServerChild> {
+    const script = path.join(ROOT, spec.script);
+    if (!existsSync(script)) throw new Error(`${spec.script} does not exist (yet)`);
     const port = await freePort();
-    const argv = ['--import', PARENT_GUARD, '--import', LOOP_PROBE, path.join(ROOT, script), ...args(port)];
-    const s = new ServerChild(port, spawnNode(argv, cpu, ['ignore', 'pipe', 'pipe', 'ipc']));
+    const argv = ['--import', PARENT_GUARD, ...PROBE_FLAGS[spec.probe], script, ...spec.args(port)];
+    const stdio: StdioOptions = spec.probe === 'none' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'];
+    const s = new ServerChild(spec.name, port, spawnNode(argv, spec.cpu, stdio));
     const until = Date.now() + 30_000;
     while (Date.now() < until) {
-      if (s.exit) throw new Error(`${script} ${s.exit} before it was ready:\n${s.tailText()}`);
-      if ((await httpStatus(port, readyPath)) === 200) return s;
+      if (s.exit) throw new Error(`${spec.name} ${s.exit} before it was ready:\n${s.tailText()}`);
+      if ((await httpStatus(port, spec.readyPath)) === 200) return s;
       await sleep(100);
     }
-    throw new Error(`${script} not ready (GET ${readyPath} ≠ 200) after 30 s:\n${s.tailText()}`);
+    throw new Error(`${spec.name} not ready (GET ${spec.readyPath} ≠ 200) after 30 s:\n${s.tailText()}`);
   }
 
   get pid(): number {
     return this.child.pid ?? -1;
   }
 
-  /** Starts the event-loop probe's window. */
+  /** Sends `msg` to the probe and waits for its answer of type `replyType`; null if none came. */
+  private askProbe<T>(msg: object, replyType: string, timeoutMs: number): Promise<T | null> {
+    return new Promise((resolve) => {
+      if (this.exit || !this.child.connected) return resolve(null);
+      const timer = setTimeout(() => {
+        this.probeWaiter = null;
+        resolve(null);
+      }, timeoutMs);
+      this.probeWaiter = {
+        type: replyType,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m as T);
+        },
+      };
+      this.child.send(msg);
+    });
+  }
+
+  /** Memory after two full GCs (probe 'gc'). */
+  async mem(timeoutMs = 30_000): Promise<MemUsage> {
+    const m = await this.askProbe<MemReply>({ type: 'mem' }, 'mem', timeoutMs);
+    if (m === null) throw new Error(`${this.name}: no answer from the gc probe`);
+    if (m.error) throw new Error(`${this.name}: ${m.error}`);
+    return m;
+  }
+
+  /** Starts the event-loop probe's window (probe 'loop'). */
   loopStart(): void {
     if (!this.exit && this.child.connected) this.child.send({ type: 'loop', op: 'start' });
   }
 
   /** Ends it: the server's event-loop delay, utilization and GC pauses since loopStart(); null if the probe did not answer. */
   loopStop(timeoutMs = 5000): Promise<LoopReply | null> {
-    return new Promise((resolve) => {
-      if (this.exit || !this.child.connected) return resolve(null);
-      const timer = setTimeout(() => {
-        this.loopWaiter = null;
-        resolve(null);
-      }, timeoutMs);
-      this.loopWaiter = (m) => {
-        clearTimeout(timer);
-        resolve(m);
-      };
-      this.child.send({ type: 'loop', op: 'stop' });
-    });
+    return this.askProbe<LoopReply>({ type: 'loop', op: 'stop' }, 'loop', timeoutMs);
   }
 
   tailText(): string {
@@ -140,10 +212,7 @@ export class ServerChild {
     if (this.exit) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
     this.child.kill('SIGTERM');
-    if ((await Promise.race([exited.then(() => 'ok'), sleep(5000).then(() => 'timeout')])) === 'timeout' && !this.exit) {
-      this.child.kill('SIGKILL');
-      await Promise.race([exited, sleep(2000)]);
-    }
+    await endOrKill(this.child, exited, 5000, () => !this.exit);
   }
 }
 
@@ -151,9 +220,10 @@ type Typed = { type: string };
 
 /**
  * A load generator: one request in flight at a time, answered by a message of the
- * expected type; `{type:'error', message}` rejects. It announces itself with `ready`.
+ * expected type; `{type:'error', message}` rejects. It announces itself with `ready`
+ * and ends on `close` (bench/lib/orchestrator-channel.ts is its end of the channel).
  */
-export class IpcChild<To extends Typed, From extends Typed> {
+export class LoadGenChild<To extends Typed, From extends Typed> {
   readonly child: ChildProcess;
   private waiter: { expect: string; resolve: (m: From) => void; reject: (e: Error) => void } | null = null;
   private exitText: string | null = null;
@@ -180,8 +250,9 @@ export class IpcChild<To extends Typed, From extends Typed> {
     });
   }
 
-  static async start<To extends Typed, From extends Typed>(script: string, cpu: number | null): Promise<IpcChild<To, From>> {
-    const c = new IpcChild<To, From>(spawnNode([path.join(ROOT, script)], cpu, ['ignore', 'inherit', 'inherit', 'ipc']));
+  /** `script` relative to ROOT. */
+  static async start<To extends Typed, From extends Typed>(script: string, cpu: number | null = null): Promise<LoadGenChild<To, From>> {
+    const c = new LoadGenChild<To, From>(spawnNode([path.join(ROOT, script)], cpu, ['ignore', 'inherit', 'inherit', 'ipc']));
     await c.wait('ready', 20_000);
     return c;
   }
@@ -213,38 +284,14 @@ export class IpcChild<To extends Typed, From extends Typed> {
     return p;
   }
 
-  async close(closeMsg: To): Promise<void> {
+  async close(): Promise<void> {
     if (this.exitText) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
     try {
-      this.child.send(closeMsg);
+      this.child.send({ type: 'close' });
     } catch {
       // channel already gone
     }
-    if ((await Promise.race([exited.then(() => 'ok'), sleep(3000).then(() => 'timeout')])) === 'timeout' && !this.exitText) {
-      this.child.kill('SIGKILL');
-      await Promise.race([exited, sleep(2000)]);
-    }
+    await endOrKill(this.child, exited, 3000, () => !this.exitText);
   }
-}
-
-/** Busy-loop iterations of one process in `ms` (optionally pinned). */
-function busyLoop(cpu: number | null, ms: number): Promise<number> {
-  return new Promise((resolve) => {
-    const code = `const e=performance.now()+${ms};let n=0;while(performance.now()<e)n++;process.stdout.write(String(n))`;
-    const child = spawnNode(['-e', code], cpu, ['ignore', 'pipe', 'ignore']);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', () => resolve(Number(out) || 0));
-  });
-}
-
-/**
- * Work two busy processes (on CPUs 0 and 1) get done together, in units of one alone:
- * ≈ 2 on two real cores, ≈ 1 when the VM's two vCPUs share one physical core.
- */
-export async function effectiveCores(pin: boolean): Promise<number> {
-  const alone = await busyLoop(pin ? 0 : null, 1000);
-  const [x, y] = await Promise.all([busyLoop(pin ? 0 : null, 1000), busyLoop(pin ? 1 : null, 1000)]);
-  return alone > 0 ? (x + y) / alone : NaN;
 }

@@ -1,6 +1,6 @@
 // IPC messages between bench/run.ts (orchestrator) and bench/load-generator.ts.
 
-import type { Percentiles } from './stats.ts';
+import type { Percentiles } from './percentiles.ts';
 import type { Protocol } from './protocols.ts';
 
 export interface TargetRef {

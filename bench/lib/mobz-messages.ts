@@ -1,6 +1,6 @@
 // IPC messages between bench/mobz.ts (orchestrator) and bench/mobz-load-generator.ts.
 
-import type { Percentiles } from './stats.ts';
+import type { Percentiles } from './percentiles.ts';
 
 export interface MobzSetup {
   type: 'setup';

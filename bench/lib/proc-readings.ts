@@ -1,6 +1,44 @@
-// /proc readings the mobz bench needs beyond bench/lib/stats.ts.
+// Readings from /proc (Linux): a process's CPU time, RSS and open fds, and the CPU
+// time of the whole machine.
 
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+let clkTck = 0;
+/** Kernel clock ticks per second (USER_HZ) used by /proc/<pid>/stat. */
+export function clockTicks(): number {
+  if (clkTck === 0) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/**
+ * CPU time (user + system, all threads) consumed so far by a process, in µs, from
+ * /proc/<pid>/stat. Resolution is one clock tick (10 ms at USER_HZ=100). The same
+ * method is used for every target, so the figures are comparable.
+ */
+export function procCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Fields after the "(comm)" field; comm may contain spaces or parentheses.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  return ((utime + stime) * 1e6) / clockTicks();
+}
+
+/** Number of open file descriptors of a process (Linux). */
+export function procFdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return -1;
+  }
+}
 
 /** Resident set size of a process (Linux `VmRSS`), bytes; NaN when it cannot be read. */
 export function procRssBytes(pid: number): number {

@@ -5,7 +5,7 @@
 // (twice, so objects freed by finalizers of the first pass go too) and answer with
 // process.memoryUsage(). Without an IPC channel it does nothing.
 
-interface MemReply {
+export interface MemReply {
   type: 'mem';
   rss: number;
   heapTotal: number;
