@@ -91,7 +91,10 @@ export class FakeDevice {
 
   async start(node: TestNode, deviceId: string): Promise<void> {
     this.connector.onClientMessage((clientId, payload) => this.#onClientMessage(clientId, payload as ClientPayload));
-    this.connector.onClientDisconnected((clientId) => this.#peers.get(clientId)?.pc.close());
+    this.connector.onClientDisconnected((clientId) => {
+      this.#peers.get(clientId)?.pc.close();
+      this.#peers.delete(clientId);
+    });
     await this.connector.connect(node.wsUrl);
     // Like a real device: the config's ICE servers are the device's own.
     const config = await this.connector.register(deviceId, { hardware: { cpus: 2 }, displays: [], audio_streams: [], touchpads: [] });
@@ -111,7 +114,9 @@ export class FakeDevice {
         return;
       }
       case 'ice-candidate': {
-        const peer = this.#peers.get(clientId)!;
+        // A candidate the client trickled as it left may follow the disconnect; real devices drop it.
+        const peer = this.#peers.get(clientId);
+        if (!peer) return;
         if (peer.remoteSet) this.#addCandidate(peer.pc, payload);
         else peer.queued.push(payload);
         return;

@@ -197,7 +197,10 @@ class ClientSocket implements ConnectionHandler {
   }
 
   onClose(): void {
-    this.#shutDown();
+    // Behind any forward still in progress, so the device never hears of a payload after
+    // it heard that the client left.
+    if (this.#executor.idle) this.#shutDown();
+    else this.#executor.run(() => this.#shutDown());
   }
 
   #shutDown(): void {
