@@ -1,4 +1,6 @@
 /** The socket plumbing both connectors share; WHATWG WebSocket only, so it runs in browsers. */
+export { endpointUrl, parseServerFrame } from '../common/endpoint.ts';
+
 /**
  * The part of the WHATWG WebSocket the connectors use. The global `WebSocket` of
  * browsers and Node ≥ 22 fits, and so does the `ws` package's class, for callers that
@@ -36,30 +38,6 @@ export class CuttlefishConnectorError extends Error {
     super(message);
     this.name = 'CuttlefishConnectorError';
     this.serverError = serverError;
-  }
-}
-
-/**
- * The WebSocket URL of an endpoint. Accepts a server base (`ws://host:port`, with an
- * optional path prefix for servers behind a proxy) or the endpoint URL itself, and
- * http(s) URLs, so a browser page can pass `location.origin`.
- */
-export function endpointUrl(base: string, endpoint: '/register_device' | '/connect_client'): string {
-  const url = new URL(base);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (!url.pathname.endsWith(endpoint)) url.pathname = url.pathname.replace(/\/$/, '') + endpoint;
-  return url.toString();
-}
-
-/** A server frame: a JSON object. Anything else (binary data, bad JSON) is a protocol error. */
-export function parseServerFrame(data: unknown): Record<string, unknown> | undefined {
-  if (typeof data !== 'string') return undefined;
-  try {
-    const value: unknown = JSON.parse(data);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 /** The WebSocket surface the client needs; WHATWG only, so it runs in browsers. */
+export { endpointUrl, parseServerFrame } from '../common/endpoint.ts';
 
 /** The part of the WHATWG WebSocket the client uses: browsers' and Node's globals fit. */
 export interface MobzWebSocket {
@@ -23,30 +24,6 @@ export type MobzWebSocketConstructor = new (url: string) => MobzWebSocket;
 /** WebSocket.CONNECTING / OPEN; literals because injected constructors need not have the statics. */
 export const CONNECTING = 0;
 export const OPEN = 1;
-
-/**
- * The endpoint's WebSocket URL from a server base (`ws://host:port`, optionally with a
- * path prefix) or the endpoint URL itself; http(s) is accepted so a page can pass
- * `location.origin`.
- */
-export function endpointUrl(base: string, path: string): string {
-  const url = new URL(base);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (!url.pathname.endsWith(path)) url.pathname = url.pathname.replace(/\/$/, '') + path;
-  return url.toString();
-}
-
-/** A server frame: a JSON object, or undefined for anything else. */
-export function parseServerFrame(data: unknown): Record<string, unknown> | undefined {
-  if (typeof data !== 'string') return undefined;
-  try {
-    const value: unknown = JSON.parse(data);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Drops a socket at once. `terminate()` (ws) does not wait for a closing handshake that

@@ -127,17 +127,26 @@ describe('MobzRoomClient: frame and message limits', () => {
   });
 
   test('the browser entry imports nothing from Node', async () => {
-    const dir = new URL('../../sdk/mobz/', import.meta.url);
-    const files = (await readdir(dir)).filter((name) => name.endsWith('.ts') && name !== 'node.ts');
+    // Every browser-side module of sdk/mobz and what they reach: SDK files and sdk/common, never node.ts or a package.
+    const sdk = new URL('../../sdk/', import.meta.url);
+    const files = (await readdir(new URL('mobz/', sdk))).filter((name) => name.endsWith('.ts') && name !== 'node.ts');
     assert.ok(files.includes('index.ts'));
-    for (const name of files) {
-      const source = await readFile(new URL(name, dir), 'utf8');
+    const seen = new Set<string>();
+    const pending = files.map((name) => new URL(`mobz/${name}`, sdk).href);
+    while (pending.length > 0) {
+      const file = pending.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const source = await readFile(new URL(file), 'utf8');
       const imports = [...source.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((match) => match[1]!);
-      assert.deepEqual(
-        imports.filter((specifier) => !specifier.startsWith('./') || specifier === './node.ts'),
-        [],
-        `${name} imports only sibling browser-safe modules`,
-      );
+      const name = file.slice(sdk.href.length);
+      for (const specifier of imports) {
+        const target = specifier.startsWith('.') ? new URL(specifier, file).href : specifier;
+        const allowed = (target.startsWith(new URL('mobz/', sdk).href) || target.startsWith(new URL('common/', sdk).href)) && !target.endsWith('/mobz/node.ts');
+        assert.ok(allowed, `${name} imports ${specifier}: only browser-safe SDK modules may be reached from the browser entry`);
+        pending.push(target);
+      }
     }
+    assert.ok(seen.size > 5, `walked ${seen.size} modules`);
   });
 });
