@@ -134,15 +134,27 @@ async function assertTalking(caller: CallParty, callee: CallParty): Promise<void
   assert.equal(await withTimeout(atCallee, 'caller → callee message'), 'hello callee');
 }
 
-/** Every signal one side sent reached the other once, in the order sent (ICE gathering may still add some). */
+/** Every signal one side sent reached the other once, in the order sent. */
 async function assertNoSignalLost(from: CallParty, to: CallParty): Promise<void> {
-  await withTimeout(
-    (async () => {
-      while (to.received.length < from.sent.length) await new Promise((r) => setTimeout(r, 20));
-    })(),
-    `all ${from.sent.length} signals delivered (got ${to.received.length})`,
-  );
+  await waitFor(`all ${from.sent.length} signals delivered`, () => to.received.length >= from.sent.length);
   assert.deepEqual(to.received, from.sent);
+}
+
+/**
+ * Both join, the callee offers, and `breakSignaling` runs after the offer reached the
+ * caller and before the caller answers. Then the call must work and no signal be lost.
+ */
+async function callThrough(caller: CallParty, callee: CallParty, breakSignaling: () => Promise<void>): Promise<void> {
+  await caller.client.join();
+  await callee.client.join();
+  caller.beforeAnswer = async () => {
+    caller.beforeAnswer = undefined;
+    await breakSignaling();
+  };
+  callee.call();
+  await assertTalking(caller, callee);
+  await assertNoSignalLost(callee, caller);
+  await assertNoSignalLost(caller, callee);
 }
 
 describe('mobz end to end: two SDK clients, real WebRTC peers, a p2p room', () => {
@@ -154,25 +166,18 @@ describe('mobz end to end: two SDK clients, real WebRTC peers, a p2p room', () =
     const callee = new CallParty('callee', node.wsUrl, rid, false);
     try {
       const states = recordStates(caller.client);
-      await caller.client.join();
-      await callee.client.join();
-      // The offer is in; before the caller answers, its socket is reset. Its answer and
-      // candidates wait in the SDK, the callee's candidates wait on the server.
-      caller.beforeAnswer = async () => {
-        caller.beforeAnswer = undefined;
+      // The caller's socket is reset: its answer and candidates wait in the SDK, the
+      // callee's candidates wait on the server.
+      await callThrough(caller, callee, async () => {
         proxy.cut();
         await reached(states, 'waitingNetwork');
         await waitFor('the server saw the caller go', () => node.metrics.dialect('mobz').connections === 1);
         callee.resendLastCandidate();
         setTimeout(() => proxy.restore(), 300);
-      };
-      callee.call();
-      await assertTalking(caller, callee);
+      });
       const path = states.map((change) => change.to);
       assert.deepEqual(path.slice(0, 5), ['initializing', 'joined', 'waitingNetwork', 'reinitializing', 'joined']);
       assert.ok(callee.sent.filter((s) => s.startsWith('ICE')).length > 0, 'the callee sent candidates');
-      await assertNoSignalLost(callee, caller);
-      await assertNoSignalLost(caller, callee);
     } finally {
       caller.close();
       callee.close();
@@ -192,24 +197,17 @@ describe('mobz end to end: two SDK clients, real WebRTC peers, a p2p room', () =
     const callee = new CallParty('callee', calleeNode.wsUrl, rid, false);
     try {
       const states = recordStates(caller.client);
-      await caller.client.join();
-      await callee.client.join();
-      caller.beforeAnswer = async () => {
-        caller.beforeAnswer = undefined;
-        // A graceful restart: the node drains (1001), comes back on the same port and id.
+      // A graceful restart: the node drains (1001), comes back on the same port and id.
+      await callThrough(caller, callee, async () => {
         await callerNode.close();
         callee.resendLastCandidate();
         callerNode = await startNode({ ...overrides, nodeId: 'e2e-restarting', port });
-      };
-      callee.call();
-      await assertTalking(caller, callee);
+      });
       assert.ok(
         states.some((change) => change.from === 'joined' && change.to === 'reinitializing'),
         `the caller re-joined after the restart: ${states.map((c) => `${c.from}→${c.to}`).join(', ')}`,
       );
       assert.equal(caller.client.state, 'joined');
-      await assertNoSignalLost(callee, caller);
-      await assertNoSignalLost(caller, callee);
     } finally {
       caller.close();
       callee.close();
