@@ -10,7 +10,7 @@ import { adapters, type Adapter, type PairSockets } from './lib/protocols.ts';
 import { MAX_WRITE_BACKLOG, type RawWs } from './lib/raw-ws.ts';
 import { orchestratorReply, serveOrchestrator } from './lib/orchestrator-channel.ts';
 import { percentiles } from './lib/percentiles.ts';
-import { procCpuUs } from './lib/proc-readings.ts';
+import { procCpuSplitUs, procCpuUs } from './lib/proc-readings.ts';
 import type { FromLoadGen, PhaseResult, TargetRef, ToLoadGen } from './lib/messages.ts';
 
 const reply = orchestratorReply<FromLoadGen>('load-generator.ts', 'bench/run.ts');
@@ -165,16 +165,19 @@ interface Snap {
   sent: number;
   recv: number;
   srvCpuUs: number;
+  srvSysUs: number;
   lgCpu: NodeJS.CpuUsage;
   elu: ReturnType<typeof performance.eventLoopUtilization>;
 }
 
 function snap(): Snap {
+  const srv = procCpuSplitUs(target!.serverPid);
   return {
     t: performance.now(),
     sent: sentTotal,
     recv: recvTotal,
-    srvCpuUs: procCpuUs(target!.serverPid),
+    srvCpuUs: srv.user + srv.system,
+    srvSysUs: srv.system,
     lgCpu: process.cpuUsage(),
     elu: performance.eventLoopUtilization(),
   };
@@ -228,6 +231,7 @@ function phaseResult(
     latencyMs: percentiles(lat, latN),
     serverCpuCores: srvCpu / 1e6 / dt,
     serverCpuUsPerMsg: delivered > 0 ? srvCpu / delivered : NaN,
+    serverSysUsPerMsg: delivered > 0 ? (b.srvSysUs - a.srvSysUs) / delivered : NaN,
     loadGenCpuCores: lgCpu / 1e6 / dt,
     loadGenElu: elu,
     loadGenEventLoopDelayP99Ms: extra.eldP99Ms,

@@ -32,7 +32,7 @@ const HELP = `usage: node bench/run.ts [relay|idle|all] [options]
        node bench/run.ts mobz [options]    (see mobz --help)
 
 relay bench (default):
-  --targets a,b,c     targets, any of switchboard,peerjs,bare,bare-batch
+  --targets a,b,c     targets, any of switchboard,peerjs,bare,bare-batch,bare-raw
                       (default switchboard,peerjs,bare; bare always runs first because
                       the fixed load is half of its max throughput)
   --pairs N           relay pairs (default 100 → 200 connections)
@@ -198,6 +198,13 @@ const RELAY_TARGETS: Record<string, TargetDef> = {
     what: 'bare ws relay, writes corked per event-loop turn',
     script: 'bench/targets/bare-relay.ts',
     args: (p) => [String(p), '--batch'],
+    readyPath: '/readyz',
+  },
+  'bare-raw': {
+    protocol: 'bare',
+    what: 'bare ws relay without JSON (the "to" id cut out of the bytes, the rest forwarded)',
+    script: 'bench/targets/bare-relay.ts',
+    args: (p) => [String(p), '--raw'],
     readyPath: '/readyz',
   },
 };
@@ -399,6 +406,7 @@ async function relayBench(o: Options): Promise<{ ok: boolean }> {
     p99: Summary | null;
     max: Summary | null;
     cpuPerMsg: Summary | null;
+    sysPerMsg: Summary | null;
     fixedServerCores: Summary | null;
     fixedLgCores: Summary | null;
   }
@@ -414,6 +422,7 @@ async function relayBench(o: Options): Promise<{ ok: boolean }> {
       p99: summary(t.fixed.map((x) => x.latencyMs.p99)),
       max: summary(t.fixed.map((x) => x.latencyMs.max)),
       cpuPerMsg: summary(t.fixed.map((x) => x.serverCpuUsPerMsg)),
+      sysPerMsg: summary(t.fixed.map((x) => x.serverSysUsPerMsg)),
       fixedServerCores: summary(t.fixed.map((x) => x.serverCpuCores)),
       fixedLgCores: summary(t.fixed.map((x) => x.loadGenCpuCores)),
     });
@@ -450,7 +459,7 @@ async function relayBench(o: Options): Promise<{ ok: boolean }> {
   out.push('');
   out.push(
     table(
-      ['target', 'max msg/s', '[range]', 'srv cores', 'lg ELU', 'p50 ms', 'p99 ms', '[range]', 'srv µs/msg', '[range]', 'srv cores'],
+      ['target', 'max msg/s', '[range]', 'srv cores', 'lg ELU', 'p50 ms', 'p99 ms', '[range]', 'srv µs/msg', '[range]', 'of it sys', 'srv cores'],
       ts.map((t) => {
         const a = agg.get(t.target)!;
         return [
@@ -464,13 +473,15 @@ async function relayBench(o: Options): Promise<{ ok: boolean }> {
           range(a.p99, 2),
           fmt(a.cpuPerMsg?.median, 1),
           range(a.cpuPerMsg, 1),
+          fmt(a.sysPerMsg?.median, 1),
           fmt(a.fixedServerCores?.median),
         ];
       }),
     ),
   );
   out.push('  max msg/s … lg ELU: max-throughput phase (lg ELU = load generator event-loop utilization);');
-  out.push('  p50 … last srv cores: fixed-load phase (latency = sender timestamp → receiver, same process clock)');
+  out.push('  p50 … last srv cores: fixed-load phase (latency = sender timestamp → receiver, same process clock);');
+  out.push('  of it sys: the kernel-mode part of srv µs/msg (syscalls; on loopback a write also delivers to the peer socket)');
 
   const ratio = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null);
   const ratioRows = (base: string): string[][] =>
@@ -551,6 +562,8 @@ interface IdleTargetResult {
   fdsBaseline: number | null;
   fdsLoaded: number | null;
   rssPerConn: number | null;
+  /** RSS per connection after ordinary forced GCs, young generation included (see gc-probe.ts). */
+  forcedRssPerConn: number | null;
   heapExtPerConn: number | null;
   heapUsedPerConn: number | null;
   externalPerConn: number | null;
@@ -590,6 +603,7 @@ async function idleOne(name: string, o: Options): Promise<IdleTargetResult> {
     fdsBaseline: null,
     fdsLoaded: null,
     rssPerConn: null,
+    forcedRssPerConn: null,
     heapExtPerConn: null,
     heapUsedPerConn: null,
     externalPerConn: null,
@@ -634,6 +648,7 @@ async function idleOne(name: string, o: Options): Promise<IdleTargetResult> {
     const b = res.baseline;
     const l = res.loaded;
     res.rssPerConn = (l.rss - b.rss) / n;
+    res.forcedRssPerConn = (l.forced.rss - b.forced.rss) / n;
     res.heapExtPerConn = (l.heapUsed + l.external - (b.heapUsed + b.external)) / n;
     res.heapUsedPerConn = (l.heapUsed - b.heapUsed) / n;
     res.externalPerConn = (l.external - b.external) / n;
@@ -658,17 +673,19 @@ async function idleBench(o: Options): Promise<{ ok: boolean }> {
   const by = new Map(results.map((r) => [r.target, r]));
   const out: string[] = [];
   out.push('');
-  out.push(`IDLE BENCH — ${o.conns} idle registered connections, memory after global.gc() minus baseline (after warm-up), divided by open connections`);
+  out.push(`IDLE BENCH — ${o.conns} idle registered connections, memory after a last-resort GC minus baseline (after warm-up), divided by open connections`);
+  out.push(`(rss/conn after ordinary gc() ×2 keeps the young generation's touched pages: see bench/targets/gc-probe.ts)`);
   out.push('');
   out.push(
     table(
-      ['target', 'conns', 'connect s', 'base rss', 'rss/conn', 'heap+ext/conn', 'heapUsed/conn', 'external/conn', 'srv fds', 'srv µs/connect', 'status'],
+      ['target', 'conns', 'connect s', 'base rss', 'rss/conn', 'rss/conn gc()×2', 'heap+ext/conn', 'heapUsed/conn', 'external/conn', 'srv fds', 'srv µs/connect', 'status'],
       results.map((r) => [
         r.target,
         fmtInt(r.stillOpen ?? r.connections),
         r.connectMs === null ? '—' : fmt(r.connectMs / 1000, 1),
         r.baseline ? fmtBytes(r.baseline.rss) : '—',
         r.rssPerConn === null ? '—' : fmtBytes(r.rssPerConn),
+        r.forcedRssPerConn === null ? '—' : fmtBytes(r.forcedRssPerConn),
         r.heapExtPerConn === null ? '—' : fmtBytes(r.heapExtPerConn),
         r.heapUsedPerConn === null ? '—' : fmtBytes(r.heapUsedPerConn),
         r.externalPerConn === null ? '—' : fmtBytes(r.externalPerConn),
@@ -704,7 +721,7 @@ async function idleBench(o: Options): Promise<{ ok: boolean }> {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: machineInfo(),
-    config: { conns: o.conns, perLoader: o.perLoader, srcIps: o.srcIps, method: 'process.memoryUsage() after gc() ×2 via IPC gc probe (--expose-gc --import bench/targets/gc-probe.ts)' },
+    config: { conns: o.conns, perLoader: o.perLoader, srcIps: o.srcIps, method: 'process.memoryUsage() after gc() ×2 (forced) and then a last-resort GC (main reading), via the IPC gc probe (--expose-gc --import bench/targets/gc-probe.ts)' },
     targets: Object.fromEntries(results.map((r) => [r.target, r])),
     goals,
     warnings,

@@ -151,7 +151,10 @@ export class ServerChild {
     const script = path.join(ROOT, spec.script);
     if (!existsSync(script)) throw new Error(`${spec.script} does not exist (yet)`);
     const port = await freePort();
-    const argv = ['--import', PARENT_GUARD, ...PROBE_FLAGS[spec.probe], script, ...spec.args(port)];
+    // BENCH_SERVER_NODE_ARGS: extra Node flags for every server under test, for profiling
+    // (e.g. "--perf-basic-prof" so that `perf report` names JavaScript frames).
+    const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const argv = [...extra, '--import', PARENT_GUARD, ...PROBE_FLAGS[spec.probe], script, ...spec.args(port)];
     const stdio: StdioOptions = spec.probe === 'none' ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'ipc'];
     const s = new ServerChild(spec.name, port, spawnNode(argv, spec.cpu, stdio));
     const until = Date.now() + 30_000;

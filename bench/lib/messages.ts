@@ -43,6 +43,8 @@ export interface PhaseResult {
   latencyMs: Percentiles;
   serverCpuCores: number;
   serverCpuUsPerMsg: number;
+  /** The kernel-mode part of serverCpuUsPerMsg (the rest is user mode). */
+  serverSysUsPerMsg: number;
   loadGenCpuCores: number;
   loadGenElu: number;
   loadGenEventLoopDelayP99Ms: number;

@@ -4,10 +4,13 @@
 // Pairing scheme: connect to ws://host:port/?id=<id>; the server answers {"type":"open"}.
 // Send {"to":"<id>","payload":X}; <id> receives {"from":"<sender id>","payload":X}.
 //
-// usage: node bench/targets/bare-relay.ts <port> [--batch]
+// usage: node bench/targets/bare-relay.ts <port> [--batch] [--raw]
 //   --batch  cork each destination socket on its first send in an event-loop turn and
 //            uncork in setImmediate, so frames relayed to one socket in one turn leave
 //            in one writev (an experiment on write batching; target name `bare-batch`).
+//   --raw    no JSON at all: the "to" id is cut out of the frame's bytes and the rest is
+//            forwarded behind a "from" prefix (target `bare-raw`): the floor under any
+//            relay on `ws`, what the issue calls "a bare relay without JSON".
 
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,6 +18,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 const port = Number(process.argv[2] ?? 0);
 const batch = process.argv.includes('--batch');
+const raw = process.argv.includes('--raw');
+/** `{"to":"` — the load generator's frames start with it. */
+const TO_FIELD_END = 7;
 
 const peers = new Map<string, WebSocket>();
 
@@ -31,7 +37,7 @@ function uncorkAll(): void {
   for (const s of corked) s.uncork();
   corked.clear();
 }
-function send(dst: WebSocket, text: string): void {
+function send(dst: WebSocket, text: string | Buffer): void {
   if (batch) {
     const sock = (dst as unknown as { _socket: Socket })._socket;
     if (!corked.has(sock)) {
@@ -43,13 +49,21 @@ function send(dst: WebSocket, text: string): void {
       }
     }
   }
-  dst.send(text);
+  dst.send(text, { binary: false });
 }
 
 wss.on('connection', (ws, req) => {
   const id = new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? '';
   peers.set(id, ws);
-  ws.on('message', (data) => {
+  const fromPrefix = Buffer.from(`{"from":${JSON.stringify(id)}`);
+  ws.on('message', (data: Buffer) => {
+    if (raw) {
+      const end = data.indexOf(34 /* " */, TO_FIELD_END);
+      if (end === -1) return;
+      const dst = peers.get(data.toString('latin1', TO_FIELD_END, end));
+      if (dst !== undefined) send(dst, Buffer.concat([fromPrefix, data.subarray(end + 1)]));
+      return;
+    }
     let m: { to: string; payload: unknown };
     try {
       m = JSON.parse(String(data));
@@ -68,6 +82,6 @@ wss.on('connection', (ws, req) => {
 
 server.listen(port, '127.0.0.1', () => {
   const addr = server.address();
-  console.log(JSON.stringify({ msg: 'bare relay listening', port: typeof addr === 'object' && addr ? addr.port : port, batch }));
+  console.log(JSON.stringify({ msg: 'bare relay listening', port: typeof addr === 'object' && addr ? addr.port : port, batch, raw }));
 });
 process.on('SIGTERM', () => process.exit(0));

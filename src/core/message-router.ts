@@ -61,6 +61,11 @@ export class MessageRouter {
     }
   }
 
+  /** The mailbox at `address` if it is registered on this node: for a caller with a faster local path. */
+  local(address: Address): Mailbox | undefined {
+    return this.isLocal(address) ? this.#mailboxes.get(address.slice(this.nodeId.length + 1)) : undefined;
+  }
+
   isLocal(address: Address): boolean {
     return address.startsWith(this.nodeId) && address.charCodeAt(this.nodeId.length) === 47; // '/'
   }

@@ -6,15 +6,19 @@ export interface Connection {
   readonly id: number;
   readonly remoteAddress: string;
   readonly open: boolean;
-  send(text: string): void;
+  /** A text frame: a string, or bytes that are already valid UTF-8 (sent as they are). */
+  send(text: string | Uint8Array): void;
   sendBinary(data: Uint8Array): void;
   /** Sends a close frame; the socket is destroyed if the peer does not answer in time. */
   close(code: number, reason?: string): void;
 }
 
 export interface ConnectionHandler {
-  /** `receivedAt` is performance.now() when the frame was read, for relay latency. */
-  onText(text: string, receivedAt: number): void;
+  /**
+   * A text frame, as the bytes received (ws has checked they are valid UTF-8): a relay can
+   * forward them without decoding. `receivedAt` is performance.now() when it was read.
+   */
+  onText(data: Buffer, receivedAt: number): void;
   onBinary(data: Buffer): void;
   /** Called once, whatever closed the socket (either side, liveness, slow consumer). */
   onClose(code: number): void;

@@ -80,7 +80,7 @@ export class WebSocketConnection implements Connection {
     this.group.metrics.messagesIn++;
     try {
       if (isBinary) this.handler?.onBinary(data);
-      else this.handler?.onText(data.toString(), receivedAt);
+      else this.handler?.onText(data, receivedAt);
     } catch (error) {
       // A handler bug must cost one socket, never the process or other sessions.
       this.group.log.error({ err: error, dialect: this.group.dialect }, 'message handler failed');
@@ -103,7 +103,7 @@ export class WebSocketConnection implements Connection {
     return !this.#closed && this.#ws.readyState === 1;
   }
 
-  send(text: string): void {
+  send(text: string | Uint8Array): void {
     this.#write(text, false);
   }
 

@@ -130,7 +130,7 @@ describe('maxFrameBytes over a real socket', () => {
       const entry: Seen = { connection, messages: [], closedWith: undefined };
       seen.push(entry);
       return {
-        onText: (text) => void entry.messages.push(Buffer.from(text)),
+        onText: (data) => void entry.messages.push(data),
         onBinary: (data) => void entry.messages.push(data),
         onClose: (code) => void (entry.closedWith = code),
       };

@@ -1,12 +1,13 @@
-import type { Address, Mailbox, MessageRouter } from '../../core/message-router.ts';
+import type { Address, MessageRouter } from '../../core/message-router.ts';
 import { DeviceDirectory } from './device-directory.ts';
-import { ToClient, ToDevice } from './relay-protocol.ts';
+import { relayPayload, ToDevice, type PayloadSink } from './relay-protocol.ts';
+import type { PayloadSource } from './wire.ts';
 
 /** How long a client waits for its device's node to answer an attach before giving up. */
 export const ATTACH_REPLY_TIMEOUT_MS = 5000;
 
 export interface DeviceLinkEvents {
-  onDeviceMessage(payloadSource: string, originAt: number): void;
+  onDeviceMessage(payload: PayloadSource, originAt: number): void;
   onDeviceGone(): void;
 }
 
@@ -15,7 +16,7 @@ export interface DeviceLinkEvents {
  * mailbox, the attach handshake that gets it a client id, and the relay both ways.
  * WebSocket and polling clients both use it, so they share the device's id counter.
  */
-export class DeviceLink implements Mailbox {
+export class DeviceLink implements PayloadSink {
   readonly address: Address;
   deviceId = '';
   #phase: 'idle' | 'attaching' | 'attached' | 'gone' = 'idle';
@@ -72,8 +73,13 @@ export class DeviceLink implements Mailbox {
     return deviceInfoSource;
   }
 
-  forward(payloadSource: string, originAt: number): void {
-    this.#router.send(this.#deviceAddress, ToDevice.message(this.address, payloadSource), originAt);
+  forward(payload: PayloadSource, originAt: number): void {
+    if (typeof payload === 'string') this.#router.send(this.#deviceAddress, ToDevice.message(this.address, payload), originAt);
+    else relayPayload(this.#router, this.#deviceAddress, this.address, payload, originAt, ToDevice.message);
+  }
+
+  relayPayload(_device: Address, payload: Uint8Array, originAt: number): void {
+    if (this.#phase === 'attached') this.#events.onDeviceMessage(payload, originAt);
   }
 
   /** False once the device's registration is no longer the one this link attached to. */

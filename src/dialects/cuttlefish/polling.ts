@@ -7,6 +7,7 @@ import type { DeviceDirectory } from './device-directory.ts';
 import { DeviceLink } from './device-link.ts';
 import { CuttlefishHttpError, type CuttlefishHttpErrorCode } from './errors.ts';
 import { ToDevice } from './relay-protocol.ts';
+import { payloadText } from './wire.ts';
 
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const metaKey = (id: string) => `cuttlefish:poll:${id}`;
@@ -63,8 +64,8 @@ export class PollingClients {
     const { state, config, metrics } = this.#context;
     const idleMs = config['cuttlefish.pollIdleMs'];
     const link = new DeviceLink(this.#context.router, this.#directory, `cf-p${connectionId}`, {
-      onDeviceMessage: (payloadSource) => {
-        void state.push(queueKey(connectionId), payloadSource, config['cuttlefish.pollQueueLimit'], idleMs * 2).then((queued) => {
+      onDeviceMessage: (payload) => {
+        void state.push(queueKey(connectionId), payloadText(payload), config['cuttlefish.pollQueueLimit'], idleMs * 2).then((queued) => {
           if (!queued) metrics.error('POLL_QUEUE_FULL');
         });
       },

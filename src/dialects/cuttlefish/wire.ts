@@ -1,3 +1,4 @@
+import { JsonMemberSpans } from '../../core/json-member-spans.ts';
 import type { IceServer } from '../../ops/config.ts';
 import type { CuttlefishErrorCode } from './errors.ts';
 
@@ -21,6 +22,39 @@ export function parseFrame(text: string): ParsedFrame {
   return { ok: true, type, message: message as Record<string, unknown> };
 }
 
+/**
+ * The relay hot path: reads a `forward` frame straight from its bytes. It vouches only for
+ * a well-formed frame with `"message_type":"forward"` and a payload; anything else (bad
+ * input included) is for parseFrame, whose answers, errors included, are the spec's.
+ * One instance serves every socket: a frame is read and used before the next one arrives.
+ */
+class QuickForwardReader {
+  readonly #spans = new JsonMemberSpans(['message_type', 'payload', 'client_id']);
+  /** The frame's client_id when it is a plain integer literal, else -1. */
+  clientId = -1;
+
+  /** The payload's bytes (a view of `frame`), or undefined when parseFrame must decide. */
+  read(frame: Buffer): Buffer | undefined {
+    const spans = this.#spans;
+    if (!spans.scan(frame) || !spans.valueIs(frame, 0, FORWARD) || spans.start[1] === -1) return undefined;
+    this.clientId = spans.smallInteger(frame, 2);
+    return frame.subarray(spans.start[1], spans.end[1]);
+  }
+}
+
+const FORWARD = Buffer.from('"forward"');
+export const quickForward = new QuickForwardReader();
+
+/**
+ * A relayed payload: its JSON source as a string (from the Bus or HTTP), or as UTF-8 bytes
+ * (from a WebSocket on this node). Either is written out as is.
+ */
+export type PayloadSource = string | Uint8Array;
+
+export function payloadText(payload: PayloadSource): string {
+  return typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString();
+}
+
 // Server → peer frames. Raw JSON sources are spliced in as received (see memberSource).
 
 export function configFrame(iceServers: IceServer[]): string {
@@ -31,14 +65,28 @@ export function deviceInfoFrame(deviceInfoSource: string): string {
   return `{"message_type":"device_info","device_info":${deviceInfoSource}}`;
 }
 
-export function clientMessageFrame(clientId: number, payloadSource: string): string {
-  return `{"message_type":"client_msg","client_id":${clientId},"payload":${payloadSource}}`;
+export function clientMessageFrame(clientId: number, payload: PayloadSource): string | Buffer {
+  if (typeof payload === 'string') return `{"message_type":"client_msg","client_id":${clientId},"payload":${payload}}`;
+  return framed(`{"message_type":"client_msg","client_id":${clientId},"payload":`, payload);
 }
 
-export function deviceMessageFrame(payloadSource: string): string {
-  return `{"message_type":"device_msg","payload":${payloadSource}}`;
+const DEVICE_MESSAGE_HEAD = Buffer.from('{"message_type":"device_msg","payload":');
+
+export function deviceMessageFrame(payload: PayloadSource): string | Buffer {
+  if (typeof payload === 'string') return `{"message_type":"device_msg","payload":${payload}}`;
+  return framed(DEVICE_MESSAGE_HEAD, payload);
 }
 
 export function clientDisconnectedFrame(clientId: number): string {
   return `{"message_type":"client_disconnected","client_id":${clientId}}`;
+}
+
+/** `head` + payload + `}` in one buffer (ws sends a Buffer without copying it again). */
+function framed(head: Buffer | string, payload: Uint8Array): Buffer {
+  // An ASCII head: its length in bytes is its length in characters.
+  const out = Buffer.allocUnsafe(head.length + payload.length + 1);
+  const at = typeof head === 'string' ? out.write(head, 0, 'latin1') : head.copy(out, 0);
+  out.set(payload, at);
+  out[at + payload.length] = 0x7d; // }
+  return out;
 }

@@ -51,8 +51,9 @@ export class MobzSocket implements ConnectionHandler, Mailbox, TaskOwner, Caller
     this.address = deps.register(this.#local, this);
   }
 
-  onText(text: string, receivedAt: number): void {
+  onText(data: Buffer, receivedAt: number): void {
     this.lastActivity = receivedAt;
+    const text = data.toString();
     if (this.#executor.idle) this.#executor.waitFor(this.#handle(text, performance.timeOrigin + receivedAt));
     else this.#executor.run(() => this.#handle(text, performance.timeOrigin + receivedAt));
   }

@@ -354,6 +354,24 @@ export function cuttlefishProtocolSuite(makeTopology: () => Promise<Topology>): 
       }
     });
 
+    it('forwards read as JSON.parse reads them: duplicate keys (last wins), escaped keys, client_id 1.0, whitespace', async () => {
+      const id = freshDeviceId();
+      const device = await registeredDevice(deviceNode(), id);
+      const { client } = await connectedClient(clientNode(), id);
+      client.send('{"message_type":"forward","payload":"first","payload":"last"}');
+      assert.equal(await device.nextText(), '{"message_type":"client_msg","client_id":1,"payload":"last"}');
+      client.send('{"message_type":"forward","pay\\u006coad":{"k":1}}');
+      assert.equal(await device.nextText(), '{"message_type":"client_msg","client_id":1,"payload":{"k":1}}');
+      client.send(' \n{ "message_type" : "forward" ,\t"payload" : [ 1 ] }\r\n');
+      assert.equal(await device.nextText(), '{"message_type":"client_msg","client_id":1,"payload":[ 1 ]}');
+      device.send('{"message_type":"forward","client_id":1.0,"payload":2}');
+      assert.equal(await client.nextText(), '{"message_type":"device_msg","payload":2}');
+      device.send('{"message_type":"forward","client_id":1e0,"payload":3,"client_id":1}');
+      assert.equal(await client.nextText(), '{"message_type":"device_msg","payload":3}');
+      device.send('{"message_type":"forward","client_id":"1","payload":4}');
+      assert.deepEqual(JSON.parse(await device.nextText()), { error: 'Forward failed: Missing or invalid client id' });
+    });
+
     it('keeps per-sender order both ways: 300 messages, the first sent the instant device_info arrives', async () => {
       const id = freshDeviceId();
       const device = await registeredDevice(deviceNode(), id);
