@@ -42,8 +42,9 @@ export const SLOW_CONSUMER_CLOSE_CODE = 1008;
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 2000;
 
 /**
- * One WebSocket, wrapped. Writes issued while handling one batch of input are corked and
- * flushed together on the next tick: a burst of relays to one socket becomes one syscall.
+ * One WebSocket, wrapped. Writes are corked and flushed once the event loop has handled
+ * this turn's input (setImmediate): a burst of relays to one socket becomes one syscall, and
+ * a turn costs one callback for all sockets rather than one tick per message.
  */
 export class WebSocketConnection implements Connection {
   readonly id = nextConnectionId++;
@@ -124,7 +125,7 @@ export class WebSocketConnection implements Connection {
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
-      process.nextTick(uncork, this);
+      if (corkedConnections.push(this) === 1) setImmediate(uncorkAll);
     }
     this.group.metrics.messagesOut++;
     this.#ws.send(data, { binary, compress: false });
@@ -165,6 +166,11 @@ export class WebSocketConnection implements Connection {
   }
 }
 
-function uncork(connection: WebSocketConnection): void {
-  connection.uncork();
+// Sockets written to during this event-loop turn, uncorked together once the turn's input
+// has been handled: one timer callback per turn rather than one tick per message.
+const corkedConnections: WebSocketConnection[] = [];
+
+function uncorkAll(): void {
+  for (const connection of corkedConnections) connection.uncork();
+  corkedConnections.length = 0;
 }

@@ -93,6 +93,22 @@ describe('JsonMemberSpans', () => {
     for (const text of refused) assert.equal(scanAndCheck(text), false, JSON.stringify(text));
   });
 
+  it('finds quotes, escapes and control characters at every position of long strings', () => {
+    for (const insert of ['"', '\\', '\\"', '\\u00e9', '\\x', '\u0001', '\u001f', 'é', '😀', ' ']) {
+      for (let at = 0; at < 48; at++) {
+        const body = 'p'.repeat(at) + insert + 'q'.repeat(47 - at);
+        const text = `{"payload":"${body}","after":"${'r'.repeat(at)}"}`;
+        let valid = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          valid = false;
+        }
+        assert.equal(scanAndCheck(text), valid, JSON.stringify(text));
+      }
+    }
+  });
+
   it('accepts every random document without escaped keys, with the members JSON.parse sees', () => {
     const random = seeded(7);
     for (let i = 0; i < 3000; i++) {
