@@ -81,7 +81,6 @@ export class WebSocketGateway {
   handleUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
     const path = pathOf(request.url);
     const route = this.#routes.get(path);
-    socket.on('error', destroySocket);
     if (!route) return refuse(socket, 404, 'Not Found');
     const metrics = this.#metrics.dialect(route.endpoint.dialect);
     const ip = request.socket.remoteAddress ?? 'unknown';
@@ -199,7 +198,9 @@ export function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
+// ws listens for errors on the sockets it takes; a refused socket needs its own listener.
 function refuse(socket: Socket, status: number, text: string): void {
+  socket.on('error', destroySocket);
   if (!socket.writable) return void socket.destroy();
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
   setTimeout(() => socket.destroy(), 1000).unref();

@@ -2,18 +2,16 @@ import type { Address } from '../../core/message-router.ts';
 
 /**
  * A device's clients by id and by address. Ids count from 1 and are never reused while the
- * device stays registered. The maps appear with the first client: most registered devices
- * sit idle, and idle memory per socket is a target.
+ * device stays registered. A device makes its table with its first client (most registered
+ * devices sit idle, and idle memory per socket is a target).
  */
 export class ClientTable {
   #lastId = 0;
-  #byId: Map<number, Address> | undefined;
-  #byAddress: Map<Address, number> | undefined;
+  readonly #byId = new Map<number, Address>();
+  readonly #byAddress = new Map<Address, number>();
 
   /** The new client's id, or undefined when that address is already in the table. */
   add(address: Address): number | undefined {
-    this.#byAddress ??= new Map();
-    this.#byId ??= new Map();
     if (this.#byAddress.has(address)) return undefined;
     const id = ++this.#lastId;
     this.#byId.set(id, address);
@@ -22,11 +20,11 @@ export class ClientTable {
   }
 
   addressOf(id: number): Address | undefined {
-    return this.#byId?.get(id);
+    return this.#byId.get(id);
   }
 
   idOf(address: Address): number | undefined {
-    return this.#byAddress?.get(address);
+    return this.#byAddress.get(address);
   }
 
   /** True for an id this device handed out at some point (the client may have gone). */
@@ -36,19 +34,19 @@ export class ClientTable {
 
   /** Removes the client; returns its id, or undefined when it was not in the table. */
   remove(address: Address): number | undefined {
-    const id = this.#byAddress?.get(address);
+    const id = this.#byAddress.get(address);
     if (id === undefined) return undefined;
-    this.#byAddress!.delete(address);
-    this.#byId!.delete(id);
+    this.#byAddress.delete(address);
+    this.#byId.delete(id);
     return id;
   }
 
   addresses(): Address[] {
-    return [...(this.#byAddress?.keys() ?? [])];
+    return [...this.#byAddress.keys()];
   }
 
   clear(): void {
-    this.#byAddress?.clear();
-    this.#byId?.clear();
+    this.#byAddress.clear();
+    this.#byId.clear();
   }
 }

@@ -66,6 +66,8 @@ export class DeviceEndpoint implements WebSocketEndpoint {
   }
 }
 
+const NO_CLIENTS = new ClientTable();
+
 class DeviceSocket implements ConnectionHandler, Mailbox, PayloadSink {
   deviceId = '';
   readonly #connection: Connection;
@@ -78,7 +80,8 @@ class DeviceSocket implements ConnectionHandler, Mailbox, PayloadSink {
   #phase: 'new' | 'registering' | 'registered' | 'closed' = 'new';
   #token = '';
   #deviceInfoSource = 'null';
-  readonly #clients = new ClientTable();
+  /** Made with the first client: most registered devices sit idle, and idle memory counts. */
+  #clientTable: ClientTable | undefined;
 
   constructor(connection: Connection, context: DialectContext, directory: DeviceDirectory, registered: Set<DeviceSocket>) {
     this.#connection = connection;
@@ -87,6 +90,10 @@ class DeviceSocket implements ConnectionHandler, Mailbox, PayloadSink {
     this.#registered = registered;
     this.#mailbox = `cf-d${connection.id}`;
     this.#executor = new SerialExecutor(this);
+  }
+
+  get #clients(): ClientTable {
+    return this.#clientTable ?? NO_CLIENTS;
   }
 
   onText(data: Buffer, receivedAt: number): void {
@@ -199,7 +206,7 @@ class DeviceSocket implements ConnectionHandler, Mailbox, PayloadSink {
       }
       case 97 /* a */: {
         const client = message.slice(1);
-        if (this.#clients.add(client) === undefined) return;
+        if ((this.#clientTable ??= new ClientTable()).add(client) === undefined) return;
         this.#context.router.send(client, ToClient.attached(this.#deviceInfoSource), originAt);
         return;
       }
