@@ -33,7 +33,7 @@ const HELP = `usage: node bench/run.ts [relay|idle|all] [options]
 
 relay bench (default):
   --targets a,b,c     targets, any of switchboard,peerjs,bare,bare-batch,bare-raw
-                      (default switchboard,peerjs,bare; bare always runs first because
+                      (default switchboard,peerjs,bare,bare-raw; bare always runs first because
                       the fixed load is half of its max throughput)
   --pairs N           relay pairs (default 100 → 200 connections)
   --warmup S          warm-up seconds before each measuring window (default 1)
@@ -79,7 +79,7 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     mode: 'relay',
-    targets: ['switchboard', 'peerjs', 'bare'],
+    targets: ['switchboard', 'peerjs', 'bare', 'bare-raw'],
     pairs: 100,
     warmupMs: 1000,
     durationMs: 4000,
@@ -515,6 +515,10 @@ async function relayBench(o: Options): Promise<{ ok: boolean }> {
     out.push('');
     out.push('goals');
     for (const g of goals) out.push(goalLine(g));
+    const floor = ratio(med('bare-raw', 'cpuPerMsg'), med('peerjs', 'cpuPerMsg'));
+    if (floor !== null) {
+      out.push(`  (floor: a relay on ws that does no JSON at all, bare-raw, costs ${fmt(floor)}× PeerJS's CPU per message here; Switchboard is ${fmt(ratio(med('switchboard', 'cpuPerMsg'), med('bare-raw', 'cpuPerMsg')))}× bare-raw)`);
+    }
   }
   if (warnings.length) {
     out.push('');
