@@ -20,7 +20,11 @@ export interface MobzRoomClientOptions {
   ae?: boolean;
   /** Default `native`. */
   eg?: Engine;
-  /** The JOIN's `op`; `roomCreating` is re-sent as is on every re-join (the server treats it as a re-bind). */
+  /**
+   * The JOIN's `op`. `roomCreating` is re-sent as is on every reconnect (the server treats
+   * it as a re-bind). On `join()` after `leave()`, a creator whose room the others kept
+   * gets 4022 for it; the client then joins that room as any member would.
+   */
   op?: JoinOptions;
   /** Default: the global WebSocket. */
   WebSocket?: MobzWebSocketConstructor;

@@ -64,6 +64,12 @@ type SignalFields = ClientSignal extends infer T ? (T extends ClientSignal ? Omi
 export class MobzRoomClient {
   readonly #options: ResolvedOptions;
   readonly #joinText: string;
+  /** The same JOIN without roomCreating: for a creator who left and comes back to a room others kept. */
+  readonly #rejoinText: string;
+  readonly #createsRoom: boolean;
+  /** Whether the JOIN sent now is the creating one; false after falling back to #rejoinText. */
+  #creating: boolean;
+  #everJoined = false;
   readonly #limits: FrameLimits;
   readonly #connection: Connection;
   readonly #events = new Emitter<MobzRoomClientEvents>();
@@ -88,6 +94,9 @@ export class MobzRoomClient {
     const o = this.#options;
     const join: JoinSignal = { s: 'JOIN', ch: o.ch, ss: o.ss, rid: o.rid, ve: o.ve, ae: o.ae, eg: o.eg, op: { roomCreating: false, ...options.op } };
     this.#joinText = JSON.stringify({ action: ROUTES.JOIN, data: join });
+    this.#rejoinText = JSON.stringify({ action: ROUTES.JOIN, data: { ...join, op: { ...join.op, roomCreating: false } } });
+    this.#createsRoom = options.op?.roomCreating === true;
+    this.#creating = this.#createsRoom;
     this.#limits = { maxFrameBytes: o.maxFrameBytes, maxMessageBytes: o.maxMessageBytes, fragment: o.fragmentFrames };
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: MobzWebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError('MobzRoomClient: no WebSocket implementation; pass options.WebSocket');
@@ -135,6 +144,7 @@ export class MobzRoomClient {
       return Promise.reject(new MobzStateError('join', this.#state, this.#closed));
     }
     const joined = new Promise<JoinAckBody>((resolve, reject) => (this.#pendingJoin = { resolve, reject }));
+    this.#creating = this.#createsRoom;
     this.#checkdogTimer = setInterval(() => this.#checkdog(), this.#options.checkdogIntervalMs);
     this.#network?.addEventListener('online', this.#onOnline);
     this.#network?.addEventListener('offline', this.#onOffline);
@@ -214,7 +224,7 @@ export class MobzRoomClient {
   }
 
   #sendJoin(): void {
-    this.#connection.send(this.#joinText);
+    this.#connection.send(this.#creating ? this.#joinText : this.#rejoinText);
   }
 
   #sendHeartbeat(): void {
@@ -242,6 +252,7 @@ export class MobzRoomClient {
         this.#sendJoin();
         break;
       case 'joined':
+        this.#everJoined = true;
         this.#backoff.reset();
         this.#lastFrameAt = Date.now();
         this.#joinAck = ack?.body;
@@ -379,6 +390,12 @@ export class MobzRoomClient {
   }
 
   #onErrorAck(ack: ErrorAck): void {
+    if (ack.s === 'JOIN' && ack.c === 4022 && this.#creating && this.#everJoined && this.#isJoining()) {
+      // join() after leave() by the creator, and the others kept the room: join it as they did.
+      this.#creating = false;
+      this.#sendJoin();
+      return;
+    }
     this.#events.emit('errorAck', ack);
     if (ack.s === 'JOIN') {
       if (this.#isJoining()) this.#transition('failed', `join-rejected:${ack.c}`, { error: ack });

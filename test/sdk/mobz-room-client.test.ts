@@ -254,6 +254,19 @@ describe('MobzRoomClient against a real node: the state machine', () => {
     await waitFor('the admin sees the member again', () => admin.publishers.length === 2);
   });
 
+  test('join() after leave(): a creator comes back to the room the others kept, or creates it again once it is gone', async () => {
+    const [admin, member] = await room('m2m');
+    const errorAcks = record(admin, 'errorAck');
+    await admin.leave();
+    const back = await admin.join();
+    assert.equal(back.pt, 'publisher', 'joined the kept room as a member, not refused with 4022');
+    assert.deepEqual(errorAcks, [], 'the 4022 it handled itself is not reported');
+    await waitFor('the member sees the creator again', () => member.publishers.length === 2);
+    await member.leave();
+    await admin.leave();
+    assert.equal((await admin.join()).pt, 'admin', 'the last LEAVE deleted the room: the creating JOIN makes it again');
+  });
+
   test('reinitializing → failed: the room is gone when the member comes back', async () => {
     const [admin, slow] = await room('m2m', { heartbeatIntervalMs: 3000 });
     const states = recordStates(slow);
