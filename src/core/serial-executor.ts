@@ -28,14 +28,21 @@ export class SerialExecutor {
     return !this.#busy && !this.#queue?.length;
   }
 
-  /**
-   * For a caller that ran a task itself because the executor was idle (no closure on the
-   * fast path): if that task turned out asynchronous, later tasks wait for it.
-   */
-  waitFor(pending: void | Promise<void>): void {
+  /** After a task ran at once (runWith): if it turned out asynchronous, later tasks wait for it. */
+  #waitFor(pending: void | Promise<void>): void {
     if (!(pending instanceof Promise)) return;
     this.#busy = true;
     pending.catch((error) => this.#owner.taskFailed(error)).finally(() => this.#next());
+  }
+
+  /**
+   * `task.call(self, a, b)`, at once when idle, else behind the tasks already waiting. The
+   * hot-path form of run: a socket's next frame usually finds the executor idle, and then
+   * no closure is made for it.
+   */
+  runWith<S, A, B>(task: (this: S, a: A, b: B) => void | Promise<void>, self: S, a: A, b: B): void {
+    if (this.idle) this.#waitFor(task.call(self, a, b));
+    else this.run(() => task.call(self, a, b));
   }
 
   run(task: () => void | Promise<void>): void {

@@ -36,19 +36,22 @@ describe('SerialExecutor', () => {
     assert.deepEqual(seen, ['first', 'second', 'third', 'nested']);
   });
 
-  it('waitFor makes later tasks wait for a task its caller ran directly', async () => {
+  it('runWith runs a task at once when idle, later tasks wait for it, and it queues when busy', async () => {
     const seen: string[] = [];
     const executor = new SerialExecutor({ taskFailed() {} });
-    executor.waitFor(
-      (async () => {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        seen.push('direct');
-      })(),
-    );
-    executor.run(() => void seen.push('queued'));
-    assert.deepEqual(seen, []);
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    assert.deepEqual(seen, ['direct', 'queued']);
+    const owner = { name: 'owner' };
+    async function slow(this: typeof owner, label: string, ms: number): Promise<void> {
+      seen.push(`${this.name} starts ${label}`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      seen.push(`${label} done`);
+    }
+    executor.runWith(slow, owner, 'direct', 20);
+    assert.deepEqual(seen, ['owner starts direct'], 'ran at once, with its `this`');
+    executor.runWith(slow, owner, 'queued', 0);
+    executor.run(() => void seen.push('last'));
+    assert.deepEqual(seen, ['owner starts direct']);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(seen, ['owner starts direct', 'direct done', 'owner starts queued', 'queued done', 'last']);
   });
 
   it('reports a failing task and goes on with the next', async () => {

@@ -107,8 +107,7 @@ class ClientSocket implements ConnectionHandler {
       if (payload !== undefined) return this.link!.forward(payload, performance.timeOrigin + receivedAt);
     }
     const text = data.toString();
-    if (this.#executor.idle) this.#executor.waitFor(this.#handle(text, receivedAt));
-    else this.#executor.run(() => this.#handle(text, receivedAt));
+    this.#executor.runWith(this.#handle, this, text, receivedAt);
   }
 
   taskFailed(error: unknown): void {
@@ -205,8 +204,7 @@ class ClientSocket implements ConnectionHandler {
   onClose(): void {
     // Behind any forward still in progress, so the device never hears of a payload after
     // it heard that the client left.
-    if (this.#executor.idle) this.#shutDown();
-    else this.#executor.run(() => this.#shutDown());
+    this.#executor.run(() => this.#shutDown());
   }
 
   #shutDown(): void {

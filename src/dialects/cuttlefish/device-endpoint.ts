@@ -99,8 +99,7 @@ class DeviceSocket implements ConnectionHandler, Mailbox, PayloadSink {
   onText(data: Buffer, receivedAt: number): void {
     if (this.#phase === 'registered' && this.#executor.idle && this.#relayQuickly(data, receivedAt)) return;
     const text = data.toString();
-    if (this.#executor.idle) this.#executor.waitFor(this.#handle(text, receivedAt));
-    else this.#executor.run(() => this.#handle(text, receivedAt));
+    this.#executor.runWith(this.#handle, this, text, receivedAt);
   }
 
   taskFailed(error: unknown): void {

@@ -54,8 +54,7 @@ export class MobzSocket implements ConnectionHandler, Mailbox, TaskOwner, Caller
   onText(data: Buffer, receivedAt: number): void {
     this.lastActivity = receivedAt;
     const text = data.toString();
-    if (this.#executor.idle) this.#executor.waitFor(this.#handle(text, performance.timeOrigin + receivedAt));
-    else this.#executor.run(() => this.#handle(text, performance.timeOrigin + receivedAt));
+    this.#executor.runWith(this.#handle, this, text, performance.timeOrigin + receivedAt);
   }
 
   onBinary(): void {
@@ -100,8 +99,7 @@ export class MobzSocket implements ConnectionHandler, Mailbox, TaskOwner, Caller
   deliver(message: string, originAt: number): void {
     const letter = readLetter(message);
     if (!letter) return;
-    if (this.#executor.idle) this.#executor.waitFor(this.#receive(letter, originAt));
-    else this.#executor.run(() => this.#receive(letter, originAt));
+    this.#executor.runWith(this.#receive, this, letter, originAt);
   }
 
   #receive(letter: Letter, originAt: number): void | Promise<void> {
