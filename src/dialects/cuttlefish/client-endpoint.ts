@@ -2,57 +2,39 @@ import type { IncomingMessage } from 'node:http';
 import { wallClockMs } from '../../core/clock.ts';
 import { memberSource } from '../../core/json-members.ts';
 import { SerialExecutor } from '../../core/serial-executor.ts';
-import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../transport/connection.ts';
+import type { Connection, ConnectionHandler } from '../../transport/connection.ts';
 import type { DialectContext } from '../dialect.ts';
 import type { DeviceDirectory } from './device-directory.ts';
 import { DeviceLink, type DeviceWaiters } from './device-link.ts';
 import { sendError, type CuttlefishErrorCode } from './errors.ts';
+import { CuttlefishSocketEndpoint } from './socket-endpoint.ts';
 import { configFrame, deviceInfoFrame, deviceMessageFrame, parseFrame, quickForward } from './wire.ts';
 
 /** The connect field with which a client asks to wait for a device that is not there yet. */
 export const WAIT_FIELD = 'switchboard_wait_ms';
 
 /** `/connect_client`: browser clients, each tied to one device through a DeviceLink. */
-export class ClientEndpoint implements WebSocketEndpoint {
+export class ClientEndpoint extends CuttlefishSocketEndpoint {
   readonly path = '/connect_client';
-  readonly dialect = 'cuttlefish';
-  readonly maxMessageBytes: number;
-  readonly pingIntervalMs: number;
-  readonly pongTimeoutMs: number;
-  readonly #context: DialectContext;
   readonly #directory: DeviceDirectory;
   readonly #waiters: DeviceWaiters;
   readonly #attached = new Set<ClientSocket>();
-  #checkTimer: NodeJS.Timeout | undefined;
 
   constructor(context: DialectContext, directory: DeviceDirectory, waiters: DeviceWaiters) {
-    this.#context = context;
+    super(context);
     this.#directory = directory;
     this.#waiters = waiters;
-    this.maxMessageBytes = context.config['cuttlefish.maxMessageBytes'];
-    this.pingIntervalMs = context.config['cuttlefish.pingIntervalMs'];
-    this.pongTimeoutMs = context.config['cuttlefish.pongTimeoutMs'];
   }
 
   accept(connection: Connection, _request: IncomingMessage): ConnectionHandler {
-    return new ClientSocket(connection, this.#context, this.#directory, this.#waiters, this.#attached);
-  }
-
-  start(): void {
-    const period = Math.max(10, Math.floor(this.#context.config['cuttlefish.deviceLeaseMs'] / 3));
-    this.#checkTimer = setInterval(() => void this.#checkDevices(), period);
-    this.#checkTimer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#checkTimer);
+    return new ClientSocket(connection, this.context, this.#directory, this.#waiters, this.#attached);
   }
 
   /**
    * A device on a node that died sends no goodbye; its clients learn it here, when its
    * lease has run out.
    */
-  async #checkDevices(): Promise<void> {
+  protected async upkeep(): Promise<void> {
     // One look-up per device, however many of its clients are here.
     const checks = new Map<string, Promise<boolean>>();
     await Promise.all(

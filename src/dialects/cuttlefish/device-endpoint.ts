@@ -3,54 +3,36 @@ import { wallClockMs } from '../../core/clock.ts';
 import { memberSource, standalone } from '../../core/json-members.ts';
 import { nodeOf, type Address, type Mailbox } from '../../core/message-router.ts';
 import { SerialExecutor } from '../../core/serial-executor.ts';
-import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../transport/connection.ts';
+import type { Connection, ConnectionHandler } from '../../transport/connection.ts';
 import type { DialectContext } from '../dialect.ts';
 import { ClientTable } from './client-table.ts';
 import { DeviceDirectory } from './device-directory.ts';
 import { sendError, type CuttlefishErrorCode } from './errors.ts';
 import { relayPayload, ToClient, type PayloadSink } from './relay-protocol.ts';
+import { CuttlefishSocketEndpoint } from './socket-endpoint.ts';
 import { clientDisconnectedFrame, clientMessageFrame, configFrame, parseFrame, quickForward, type PayloadSource } from './wire.ts';
 
 /** `/register_device`: device sockets, and the table of each device's clients. */
-export class DeviceEndpoint implements WebSocketEndpoint {
+export class DeviceEndpoint extends CuttlefishSocketEndpoint {
   readonly path = '/register_device';
-  readonly dialect = 'cuttlefish';
-  readonly maxMessageBytes: number;
-  readonly pingIntervalMs: number;
-  readonly pongTimeoutMs: number;
-  readonly #context: DialectContext;
   readonly #directory: DeviceDirectory;
   readonly #registered = new Set<DeviceSocket>();
-  #leaseTimer: NodeJS.Timeout | undefined;
 
   constructor(context: DialectContext, directory: DeviceDirectory) {
-    this.#context = context;
+    super(context);
     this.#directory = directory;
-    this.maxMessageBytes = context.config['cuttlefish.maxMessageBytes'];
-    this.pingIntervalMs = context.config['cuttlefish.pingIntervalMs'];
-    this.pongTimeoutMs = context.config['cuttlefish.pongTimeoutMs'];
   }
 
   accept(connection: Connection, _request: IncomingMessage): ConnectionHandler {
-    return new DeviceSocket(connection, this.#context, this.#directory, this.#registered);
-  }
-
-  start(): void {
-    const period = Math.max(10, Math.floor(this.#context.config['cuttlefish.deviceLeaseMs'] / 3));
-    this.#leaseTimer = setInterval(() => void this.#maintain(), period);
-    this.#leaseTimer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.#leaseTimer);
+    return new DeviceSocket(connection, this.context, this.#directory, this.#registered);
   }
 
   /** Renews every local device's lease and drops clients whose node died. */
-  async #maintain(): Promise<void> {
+  protected async upkeep(): Promise<void> {
     const alive = new Map<string, Promise<boolean>>();
     const isAlive = (node: string) => {
       let answer = alive.get(node);
-      if (!answer) alive.set(node, (answer = this.#context.liveness.isAlive(node).catch(() => true)));
+      if (!answer) alive.set(node, (answer = this.context.liveness.isAlive(node).catch(() => true)));
       return answer;
     };
     await Promise.all(
@@ -59,7 +41,7 @@ export class DeviceEndpoint implements WebSocketEndpoint {
           await device.renewLease();
           await device.dropClientsOnDeadNodes(isAlive);
         } catch (error) {
-          this.#context.log.warn({ err: error, deviceId: device.deviceId }, 'device lease upkeep failed');
+          this.context.log.warn({ err: error, deviceId: device.deviceId }, 'device lease upkeep failed');
         }
       }),
     );
