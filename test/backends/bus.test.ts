@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { MemoryBus, MemoryBusHub } from '../../src/backends/memory/memory-bus.ts';
 import { RedisBus } from '../../src/backends/redis/redis-bus.ts';
-import { freePort, startRedis, type RedisServer } from '../support/redis-server.ts';
+import { freePort, startRedis, useRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { busConformance } from './bus.conformance.ts';
 import { delay, waitFor } from '../support/waiting.ts';
 
@@ -26,23 +26,12 @@ busConformance('MemoryBus', async (nodes) => {
 });
 
 describe('RedisBus', () => {
-  let server: RedisServer;
-  let admin: Redis;
-
-  before(async () => {
-    server = await startRedis();
-    admin = new Redis(server.url);
-  });
-
-  after(async () => {
-    await admin?.quit();
-    await server?.stop();
-  });
+  const redis = useRedisServer();
 
   busConformance('RedisBus', async (nodes) => {
     // A prefix per cluster keeps each test's channels apart on the shared server.
     const keyPrefix = `test:${randomUUID()}:`;
-    const buses = await Promise.all(Array.from({ length: nodes }, () => RedisBus.connect({ url: server.url, keyPrefix })));
+    const buses = await Promise.all(Array.from({ length: nodes }, () => RedisBus.connect({ url: redis.url, keyPrefix })));
     return {
       buses,
       teardown: async () => {
@@ -52,16 +41,16 @@ describe('RedisBus', () => {
   });
 
   it('prefixes channels with sb: by default and keeps prefixes apart', async () => {
-    const plain = await RedisBus.connect({ url: server.url });
-    const other = await RedisBus.connect({ url: server.url, keyPrefix: 'other:' });
+    const plain = await RedisBus.connect({ url: redis.url });
+    const other = await RedisBus.connect({ url: redis.url, keyPrefix: 'other:' });
     try {
       const received: string[] = [];
       const foreign: string[] = [];
       await plain.subscribe('prefixed', (message) => received.push(message));
       await other.subscribe('prefixed', (message) => foreign.push(message));
-      assert.equal(await subscriberCount(admin, 'sb:prefixed'), 1);
-      assert.equal(await subscriberCount(admin, 'other:prefixed'), 1);
-      await admin.publish('sb:prefixed', 'raw');
+      assert.equal(await subscriberCount(redis.admin, 'sb:prefixed'), 1);
+      assert.equal(await subscriberCount(redis.admin, 'other:prefixed'), 1);
+      await redis.admin.publish('sb:prefixed', 'raw');
       plain.publish('prefixed', 'from the bus');
       await waitFor('two messages', () => received.length === 2);
       assert.deepEqual(received, ['raw', 'from the bus']);
@@ -74,27 +63,27 @@ describe('RedisBus', () => {
 
   it('holds one Redis subscription per channel and drops it with the last local handler', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
-    const bus = await RedisBus.connect({ url: server.url, keyPrefix });
+    const bus = await RedisBus.connect({ url: redis.url, keyPrefix });
     try {
       const channel = `${keyPrefix}shared`;
       const first = await bus.subscribe('shared', () => {});
       const second = await bus.subscribe('shared', () => {});
-      assert.equal(await subscriberCount(admin, channel), 1);
+      assert.equal(await subscriberCount(redis.admin, channel), 1);
       await first();
-      assert.equal(await subscriberCount(admin, channel), 1);
+      assert.equal(await subscriberCount(redis.admin, channel), 1);
       await second();
-      assert.equal(await subscriberCount(admin, channel), 0);
+      assert.equal(await subscriberCount(redis.admin, channel), 0);
       await bus.subscribe('shared', () => {});
-      assert.equal(await subscriberCount(admin, channel), 1);
+      assert.equal(await subscriberCount(redis.admin, channel), 1);
     } finally {
       await bus.close();
     }
-    assert.equal(await subscriberCount(admin, `${keyPrefix}shared`), 0, 'close must drop the subscriptions');
+    assert.equal(await subscriberCount(redis.admin, `${keyPrefix}shared`), 0, 'close must drop the subscriptions');
   });
 
   it('reports a handler exception to onError and still delivers to the other handlers', async () => {
     const errors: unknown[] = [];
-    const bus = await RedisBus.connect({ url: server.url, keyPrefix: `test:${randomUUID()}:`, onError: (e) => errors.push(e) });
+    const bus = await RedisBus.connect({ url: redis.url, keyPrefix: `test:${randomUUID()}:`, onError: (e) => errors.push(e) });
     try {
       const received: string[] = [];
       await bus.subscribe('t', () => {
@@ -114,13 +103,13 @@ describe('RedisBus', () => {
 
   it('resubscribes after a dropped subscriber connection', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
-    const a = await RedisBus.connect({ url: server.url, keyPrefix });
-    const b = await RedisBus.connect({ url: server.url, keyPrefix });
+    const a = await RedisBus.connect({ url: redis.url, keyPrefix });
+    const b = await RedisBus.connect({ url: redis.url, keyPrefix });
     try {
       const received: string[] = [];
       await a.subscribe('t', (message) => received.push(message));
-      await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-      await waitFor('the subscription to come back', async () => (await subscriberCount(admin, `${keyPrefix}t`)) === 1);
+      await redis.admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await waitFor('the subscription to come back', async () => (await subscriberCount(redis.admin, `${keyPrefix}t`)) === 1);
       await waitFor('healthy again', () => a.healthy);
       b.publish('t', 'after reconnect');
       await waitFor('the message', () => received.length === 1);

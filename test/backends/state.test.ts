@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { MemoryState, MemoryStateStore } from '../../src/backends/memory/memory-state.ts';
 import { RedisState } from '../../src/backends/redis/redis-state.ts';
-import { freePort, startRedis, type RedisServer } from '../support/redis-server.ts';
+import { freePort, startRedis, useRedisServer, type RedisServer } from '../support/redis-server.ts';
 import { stateConformance } from './state.conformance.ts';
 import { delay, waitFor } from '../support/waiting.ts';
 
@@ -20,23 +20,12 @@ stateConformance('MemoryState', async (nodes) => {
 });
 
 describe('RedisState', () => {
-  let server: RedisServer;
-  let admin: Redis;
-
-  before(async () => {
-    server = await startRedis();
-    admin = new Redis(server.url);
-  });
-
-  after(async () => {
-    await admin?.quit();
-    await server?.stop();
-  });
+  const redis = useRedisServer();
 
   stateConformance('RedisState', async (nodes) => {
     // A prefix per cluster gives each test an empty key space on the shared server.
     const keyPrefix = `test:${randomUUID()}:`;
-    const states = await Promise.all(Array.from({ length: nodes }, () => RedisState.connect({ url: server.url, keyPrefix })));
+    const states = await Promise.all(Array.from({ length: nodes }, () => RedisState.connect({ url: redis.url, keyPrefix })));
     return {
       states,
       teardown: async () => {
@@ -46,22 +35,22 @@ describe('RedisState', () => {
   });
 
   it('prefixes keys with sb: by default and keeps prefixes apart', async () => {
-    const plain = await RedisState.connect({ url: server.url });
-    const other = await RedisState.connect({ url: server.url, keyPrefix: 'other:' });
+    const plain = await RedisState.connect({ url: redis.url });
+    const other = await RedisState.connect({ url: redis.url, keyPrefix: 'other:' });
     try {
       await plain.set('k', 'plain');
       await other.set('k', 'other');
-      assert.equal(await admin.get('sb:k'), 'plain');
-      assert.equal(await admin.get('other:k'), 'other');
+      assert.equal(await redis.admin.get('sb:k'), 'plain');
+      assert.equal(await redis.admin.get('other:k'), 'other');
       assert.equal(await plain.get('k'), 'plain');
       await plain.addMember('s', 'm');
-      assert.deepEqual(await admin.smembers('sb:s'), ['m']);
+      assert.deepEqual(await redis.admin.smembers('sb:s'), ['m']);
       await plain.push('q', 'item', 5, 10_000);
-      assert.deepEqual(await admin.lrange('sb:q', 0, -1), ['item']);
+      assert.deepEqual(await redis.admin.lrange('sb:q', 0, -1), ['item']);
       await plain.acquire('lock', 'tok', 10_000);
-      assert.equal(await admin.get('sb:lock'), 'tok');
+      assert.equal(await redis.admin.get('sb:lock'), 'tok');
     } finally {
-      await admin.del('sb:k', 'other:k', 'sb:s', 'sb:q', 'sb:lock');
+      await redis.admin.del('sb:k', 'other:k', 'sb:s', 'sb:q', 'sb:lock');
       await plain.close();
       await other.close();
     }
@@ -69,16 +58,16 @@ describe('RedisState', () => {
 
   it('uses millisecond TTLs on the server', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
-    const state = await RedisState.connect({ url: server.url, keyPrefix });
+    const state = await RedisState.connect({ url: redis.url, keyPrefix });
     try {
       await state.set('k', 'v', 1_500);
-      const pttl = await admin.pttl(`${keyPrefix}k`);
+      const pttl = await redis.admin.pttl(`${keyPrefix}k`);
       assert.ok(pttl > 1_000 && pttl <= 1_500, `PTTL ${pttl}`);
       await state.acquire('lock', 'tok', 2_500.2);
-      const lockTtl = await admin.pttl(`${keyPrefix}lock`);
+      const lockTtl = await redis.admin.pttl(`${keyPrefix}lock`);
       assert.ok(lockTtl > 2_000 && lockTtl <= 2_501, `lock PTTL ${lockTtl}`);
       await state.set('p', 'v');
-      assert.equal(await admin.pttl(`${keyPrefix}p`), -1);
+      assert.equal(await redis.admin.pttl(`${keyPrefix}p`), -1);
     } finally {
       await state.close();
     }

@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { after, before } from 'node:test';
+import { Redis } from 'ioredis';
 import { delay } from './waiting.ts';
 
 export interface RedisServer {
@@ -178,4 +180,38 @@ async function launch(binary: string, port: number, timeoutMs: number): Promise<
     throw new Error(`redis-server on port ${port} exited:\n${output}`);
   }
   return { url: `redis://127.0.0.1:${port}`, port, stop };
+}
+
+export interface RedisForTests {
+  /** The server's redis:// URL. */
+  readonly url: string;
+  /** A plain client, for looking at what the code under test wrote. */
+  readonly admin: Redis;
+}
+
+/**
+ * A redis-server and an admin client for the tests of the enclosing describe: started in
+ * its `before`, stopped in its `after`. Read the fields inside tests, not at definition time.
+ */
+export function useRedisServer(): RedisForTests {
+  let server: RedisServer | undefined;
+  let admin: Redis | undefined;
+  before(async () => {
+    server = await startRedis();
+    admin = new Redis(server.url);
+  });
+  after(async () => {
+    await admin?.quit();
+    await server?.stop();
+  });
+  return {
+    get url() {
+      if (!server) throw new Error('useRedisServer: the server starts in before(); read url inside a test');
+      return server.url;
+    },
+    get admin() {
+      if (!admin) throw new Error('useRedisServer: the server starts in before(); read admin inside a test');
+      return admin;
+    },
+  };
 }
