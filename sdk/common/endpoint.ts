@@ -1,6 +1,20 @@
 /** Plumbing every dialect's SDK shares: where its endpoint is and what a server frame is. WHATWG only. */
 
 /**
+ * The part of the WHATWG WebSocket the SDKs use. The global `WebSocket` of browsers and
+ * Node ≥ 22 fits, and so does the `ws` package's class, for callers that need its options
+ * (TLS, proxies) injected as a constructor.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'error', listener: () => void): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
+}
+
+/**
  * The WebSocket URL of an endpoint. Accepts a server base (`ws://host:port`, with an
  * optional path prefix for servers behind a proxy) or the endpoint URL itself, and
  * http(s) URLs, so a browser page can pass `location.origin`.

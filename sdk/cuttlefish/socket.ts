@@ -1,19 +1,6 @@
 /** The socket plumbing both connectors share; WHATWG WebSocket only, so it runs in browsers. */
-export { endpointUrl, parseServerFrame } from '../common/endpoint.ts';
-
-/**
- * The part of the WHATWG WebSocket the connectors use. The global `WebSocket` of
- * browsers and Node ≥ 22 fits, and so does the `ws` package's class, for callers that
- * need its options (TLS, proxies) injected as a constructor.
- */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'error', listener: () => void): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
-}
+import type { WebSocketLike } from '../common/endpoint.ts';
+export { endpointUrl, parseServerFrame, type WebSocketLike } from '../common/endpoint.ts';
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 

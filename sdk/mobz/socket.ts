@@ -1,15 +1,9 @@
 /** The WebSocket surface the client needs; WHATWG only, so it runs in browsers. */
+import type { WebSocketLike } from '../common/endpoint.ts';
 export { endpointUrl, parseServerFrame } from '../common/endpoint.ts';
 
 /** The part of the WHATWG WebSocket the client uses: browsers' and Node's globals fit. */
-export interface MobzWebSocket {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'error', listener: () => void): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
-}
+export type MobzWebSocket = WebSocketLike;
 
 /**
  * A socket that can write one message as several frames: `send(chunk, { fin: false })`
