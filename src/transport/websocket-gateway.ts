@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { WebSocketEndpoint } from './connection.ts';
-import { FrameSizeGuard } from './frame-size-guard.ts';
 import { WebSocketConnection, type ConnectionGroup } from './websocket-connection.ts';
+import { answerUpgrade } from './websocket-handshake.ts';
 
 export interface GatewayLimits {
   allowedOrigins: readonly string[];
@@ -16,13 +15,11 @@ export interface GatewayLimits {
 
 export const GOING_AWAY = 1001;
 export const LIVENESS_CLOSE_CODE = 1001;
-export const MESSAGE_TOO_BIG = 1009;
 /** Pings are spread over this many ticks per ping interval. */
 const LIVENESS_SLICES = 16;
 
 interface Route {
   endpoint: WebSocketEndpoint;
-  server: WebSocketServer;
   connections: Set<WebSocketConnection>;
   group: ConnectionGroup;
   liveness: NodeJS.Timeout;
@@ -50,12 +47,6 @@ export class WebSocketGateway {
 
   add(endpoint: WebSocketEndpoint): void {
     if (this.#routes.has(endpoint.path)) throw new Error(`two endpoints claim ${endpoint.path}`);
-    const server = new WebSocketServer({
-      noServer: true,
-      maxPayload: endpoint.maxMessageBytes,
-      perMessageDeflate: false,
-      clientTracking: false,
-    });
     const connections = new Set<WebSocketConnection>();
     // Each tick pings one slice of the sockets: pinging thousands in one loop stalls the
     // event loop for long enough to show in every other socket's latency.
@@ -68,13 +59,14 @@ export class WebSocketGateway {
       metrics: this.#metrics.dialect(endpoint.dialect),
       log: this.#log,
       maxBufferedBytes: this.#limits.maxBufferedBytes,
+      limits: { dialect: endpoint.dialect, maxMessageBytes: endpoint.maxMessageBytes, maxFrameBytes: endpoint.maxFrameBytes ?? Infinity },
       released: (connection) => {
         connections.delete(connection);
         group.metrics.connections--;
         this.#countIp(connection.remoteAddress, -1);
       },
     };
-    this.#routes.set(endpoint.path, { endpoint, server, connections, group, liveness });
+    this.#routes.set(endpoint.path, { endpoint, connections, group, liveness });
   }
 
   /** Attach to an http(s) server's 'upgrade' event. */
@@ -84,9 +76,9 @@ export class WebSocketGateway {
     if (!route) return refuse(socket, 404, 'Not Found');
     const metrics = this.#metrics.dialect(route.endpoint.dialect);
     const ip = request.socket.remoteAddress ?? 'unknown';
-    const reject = (status: number, text: string, reason: string) => {
+    const reject = (status: number, text: string, reason: string, headers?: Record<string, string>) => {
       metrics.reject(reason);
-      refuse(socket, status, text);
+      refuse(socket, status, text, headers);
     };
     if (!this.#accepting) return reject(503, 'Service Unavailable: draining', 'draining');
     const origin = request.headers.origin;
@@ -97,21 +89,28 @@ export class WebSocketGateway {
     if ((this.#perIp.get(ip) ?? 0) >= this.#limits.maxConnectionsPerIp) {
       return reject(429, 'Too Many Requests: maxConnectionsPerIp reached', 'maxConnectionsPerIp');
     }
-    route.server.handleUpgrade(request, socket, head, (ws) => this.#adopt(route, ws, socket, ip, request));
+    const verdict = answerUpgrade(request);
+    if (!verdict.ok) return reject(verdict.status, verdict.text, 'handshake', verdict.headers);
+    if (!socket.readable || !socket.writable) return void socket.destroy();
+    socket.write(verdict.response);
+    this.#adopt(route, socket, head, ip, request);
   };
 
-  #adopt(route: Route, ws: WebSocket, socket: Socket, ip: string, request: IncomingMessage): void {
+  #adopt(route: Route, socket: Socket, head: Buffer, ip: string, request: IncomingMessage): void {
     this.#countIp(ip, +1);
-    const connection = new WebSocketConnection(ws, socket, ip, route.group);
+    const connection = new WebSocketConnection(socket, ip, route.group);
     route.connections.add(connection);
     route.group.metrics.connections++;
-    if (route.endpoint.maxFrameBytes !== undefined) guardFrames(socket, route.endpoint.maxFrameBytes, connection);
     try {
       connection.handler = route.endpoint.accept(connection, request);
     } catch (error) {
       this.#log.error({ err: error, dialect: route.endpoint.dialect }, 'endpoint refused a connection');
       connection.terminate();
+      return;
     }
+    // Frames that came in the same read as the upgrade request.
+    if (head.length > 0) connection.reader.feed(head);
+    if (socket.isPaused()) socket.resume();
   }
 
   #countIp(ip: string, delta: number): void {
@@ -144,48 +143,8 @@ export class WebSocketGateway {
     for (const route of this.#routes.values()) {
       for (const connection of route.connections) connection.terminate();
       clearInterval(route.liveness);
-      route.server.close();
     }
   }
-}
-
-/** The frame guard of one socket, and the connection it closes. */
-class SocketFrameGuard extends FrameSizeGuard {
-  readonly connection: WebSocketConnection;
-
-  constructor(limit: number, connection: WebSocketConnection) {
-    super(limit);
-    this.connection = connection;
-  }
-}
-
-const FRAME_GUARD = Symbol('switchboard.frameGuard');
-type GuardedSocket = Socket & { [FRAME_GUARD]?: SocketFrameGuard | undefined };
-
-// Prepended so the guard sees each chunk before ws's receiver parses it; the listeners are
-// module-level (`this` is the socket) for the same memory reason as in websocket-connection.ts.
-function guardFrames(socket: Socket, limit: number, connection: WebSocketConnection): void {
-  (socket as GuardedSocket)[FRAME_GUARD] = new SocketFrameGuard(limit, connection);
-  socket.prependListener('data', onGuardedData);
-  // `on`, not `once`: unguard removes itself, and once's wrapper would cost an object per socket.
-  socket.on('close', unguard);
-}
-
-function onGuardedData(this: Socket, chunk: Buffer): void {
-  const guard = (this as GuardedSocket)[FRAME_GUARD];
-  if (!guard || guard.feed(chunk) === -1) return;
-  unguard.call(this);
-  guard.connection.group.metrics.error('FRAME_TOO_LARGE');
-  // Closing before ws's own 'data' listener runs on this chunk: the connection drops every
-  // message ws still parses from it, the oversized frame included.
-  guard.connection.closeForViolation(MESSAGE_TOO_BIG, `frame over maxFrameBytes (${guard.limit})`);
-}
-
-function unguard(this: Socket): void {
-  this.removeListener('data', onGuardedData);
-  this.removeListener('close', unguard);
-  // Assigned rather than deleted: deleting a property would push the socket into slow mode.
-  (this as GuardedSocket)[FRAME_GUARD] = undefined;
 }
 
 function destroySocket(this: Socket): void {
@@ -198,10 +157,12 @@ export function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-// ws listens for errors on the sockets it takes; a refused socket needs its own listener.
-function refuse(socket: Socket, status: number, text: string): void {
+// An accepted socket gets its error listener from its WebSocketConnection; a refused one
+// needs its own.
+function refuse(socket: Socket, status: number, text: string, headers: Record<string, string> = {}): void {
   socket.on('error', destroySocket);
   if (!socket.writable) return void socket.destroy();
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra}Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
   setTimeout(() => socket.destroy(), 1000).unref();
 }
