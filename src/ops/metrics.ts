@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { DialectLatencyHistogram, type LatencyCounts } from './latency-histogram.ts';
 
 /**
  * Per-dialect figures on the hot path are plain numbers; prom-client reads them at scrape
@@ -12,11 +13,11 @@ export class DialectMetrics {
   readonly errors = new Map<string, number>();
   readonly rejected = new Map<string, number>();
   readonly dialect: string;
-  readonly #latency: { observe(seconds: number): void };
+  readonly #latency: LatencyCounts;
 
-  constructor(dialect: string, latency: Histogram<'dialect'>) {
+  constructor(dialect: string, latency: DialectLatencyHistogram) {
     this.dialect = dialect;
-    this.#latency = latency.labels(dialect);
+    this.#latency = latency.dialect(dialect);
   }
 
   error(code: string): void {
@@ -36,7 +37,7 @@ export class DialectMetrics {
 export class Metrics {
   readonly registry = new Registry();
   readonly #dialects = new Map<string, DialectMetrics>();
-  readonly #latency: Histogram<'dialect'>;
+  readonly #latency: DialectLatencyHistogram;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -77,13 +78,12 @@ export class Metrics {
       });
     byCode('switchboard_errors_total', 'Protocol errors sent, by dialect and error code.', 'code', (d) => d.errors);
     byCode('switchboard_rejected_connections_total', 'Connections refused before the dialect saw them (limits, origin, draining), by reason.', 'reason', (d) => d.rejected);
-    this.#latency = new Histogram({
-      name: 'switchboard_relay_latency_seconds',
-      help: 'Time from a message arriving to its relay being written to the recipient socket (includes the Bus hop in a cluster).',
-      labelNames: ['dialect'],
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-      registers: [this.registry],
-    });
+    this.#latency = new DialectLatencyHistogram(
+      'switchboard_relay_latency_seconds',
+      'Time from a message arriving to its relay being written to the recipient socket (includes the Bus hop in a cluster).',
+      [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    );
+    this.registry.registerMetric(this.#latency.asMetric());
   }
 
   dialect(name: string): DialectMetrics {

@@ -3,7 +3,7 @@ import type { Logger } from '../ops/logger.ts';
 import type { DialectMetrics } from '../ops/metrics.ts';
 import type { Connection, ConnectionHandler } from './connection.ts';
 import { WebSocketFrameReader, type FrameLimits, type FrameSink } from './websocket-frame-reader.ts';
-import { CloseCode, closePayload, encodeFrame, Opcode, TransportViolation } from './websocket-frames.ts';
+import { CloseCode, closePayload, encodeFrame, encodeSplicedFrame, Opcode, TransportViolation } from './websocket-frames.ts';
 
 /** What the connections of one endpoint share (one object per endpoint, not per socket). */
 export interface ConnectionGroup {
@@ -158,15 +158,24 @@ export class WebSocketConnection implements Connection, FrameSink {
     this.#send(data, Opcode.binary);
   }
 
+  sendSpliced(head: string, body: Uint8Array, tail: string): void {
+    if (this.#readyToSend()) this.#socket.write(encodeSplicedFrame(head, body, tail));
+  }
+
   #send(data: string | Uint8Array, opcode: Opcode): void {
-    if (this.#closing) return;
+    if (this.#readyToSend()) this.#writeFrame(opcode, data);
+  }
+
+  /** Whether a message may go out now; a slow consumer is cut off instead. */
+  #readyToSend(): boolean {
+    if (this.#closing) return false;
     if (this.#socket.writableLength > this.group.maxBufferedBytes) {
       // The peer is not reading. Keeping its backlog would let one slow consumer grow the
       // process without bound, so it is cut off.
       this.group.metrics.slowConsumerCloses++;
       this.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer: outgoing buffer exceeded maxBufferedBytes');
       this.terminate();
-      return;
+      return false;
     }
     if (!this.#corked) {
       this.#corked = true;
@@ -174,7 +183,7 @@ export class WebSocketConnection implements Connection, FrameSink {
       if (corkedConnections.push(this) === 1) setImmediate(uncorkAll);
     }
     this.group.metrics.messagesOut++;
-    this.#writeFrame(opcode, data);
+    return true;
   }
 
   #writeFrame(opcode: Opcode, payload: string | Uint8Array): void {

@@ -98,6 +98,19 @@ export function encodeFrame(opcode: Opcode, payload: string | Uint8Array): [Buff
   return [frame];
 }
 
+/** A text frame of `head` + `body` + `tail` in one buffer: the body is copied once, into place. */
+export function encodeSplicedFrame(head: string, body: Uint8Array, tail: string): Buffer {
+  const headLength = Buffer.byteLength(head);
+  const length = headLength + body.length + Buffer.byteLength(tail);
+  const h = headerLength(length);
+  const frame = Buffer.allocUnsafe(h + length);
+  writeHeader(frame, Opcode.text, length);
+  frame.write(head, h, headLength, 'utf8');
+  frame.set(body, h + headLength);
+  frame.write(tail, h + headLength + body.length, 'utf8');
+  return frame;
+}
+
 /** A close frame's payload: the code, then the reason, cut to the 123 bytes it may hold. */
 export function closePayload(code: number, reason: string): Buffer {
   const reasonBytes = Buffer.from(reason);
@@ -120,7 +133,7 @@ export function unmask(data: Uint8Array, start: number, end: number, mask: numbe
   const words = (end - i) >>> 2;
   if (words >= 4) {
     const word = maskWord(maskByte(mask, j), maskByte(mask, j + 1), maskByte(mask, j + 2), maskByte(mask, j + 3));
-    const view = new Uint32Array(data.buffer, base + i, words);
+    const view = new Int32Array(data.buffer, base + i, words);
     for (let w = 0; w < words; w++) view[w]! ^= word;
     i += words * 4;
   }
@@ -135,5 +148,6 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The 32-bit word whose bytes in memory are a, b, c, d on this machine. */
 function maskWord(a: number, b: number, c: number, d: number): number {
-  return LITTLE_ENDIAN ? (a | (b << 8) | (c << 16) | (d << 24)) >>> 0 : ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  // Signed, as Int32Array elements are: the XOR then stays in 32-bit integers.
+  return LITTLE_ENDIAN ? a | (b << 8) | (c << 16) | (d << 24) : (a << 24) | (b << 16) | (c << 8) | d;
 }

@@ -8,7 +8,7 @@ import type { DeviceDirectory } from './device-directory.ts';
 import { DeviceLink, type DeviceWaiters } from './device-link.ts';
 import { sendError, type CuttlefishErrorCode } from './errors.ts';
 import { CuttlefishSocketEndpoint } from './socket-endpoint.ts';
-import { configFrame, deviceInfoFrame, deviceMessageFrame, parseFrame, quickForward } from './wire.ts';
+import { configFrame, DEVICE_MESSAGE_HEAD, deviceInfoFrame, parseFrame, quickForward, sendEnveloped } from './wire.ts';
 
 /** The connect field with which a client asks to wait for a device that is not there yet. */
 export const WAIT_FIELD = 'switchboard_wait_ms';
@@ -75,7 +75,7 @@ class ClientSocket implements ConnectionHandler {
     const context = this.#context;
     return new DeviceLink(context.router, this.#directory, `cf-c${this.#connection.id}`, {
       onDeviceMessage: (payloadSource, originAt) => {
-        this.#connection.send(deviceMessageFrame(payloadSource));
+        sendEnveloped(this.#connection, DEVICE_MESSAGE_HEAD, payloadSource);
         context.metrics.relayLatency((wallClockMs() - originAt) / 1000);
       },
       onDeviceGone: () => this.#fail('DEVICE_DISCONNECTED'),

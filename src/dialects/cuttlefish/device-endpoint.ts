@@ -10,7 +10,7 @@ import { DeviceDirectory } from './device-directory.ts';
 import { sendError, type CuttlefishErrorCode } from './errors.ts';
 import { relayPayload, ToClient, type PayloadSink } from './relay-protocol.ts';
 import { CuttlefishSocketEndpoint } from './socket-endpoint.ts';
-import { clientDisconnectedFrame, clientMessageFrame, configFrame, parseFrame, quickForward, type PayloadSource } from './wire.ts';
+import { clientDisconnectedFrame, clientMessageHead, configFrame, parseFrame, quickForward, sendEnveloped, type PayloadSource } from './wire.ts';
 
 /** `/register_device`: device sockets, and the table of each device's clients. */
 export class DeviceEndpoint extends CuttlefishSocketEndpoint {
@@ -172,7 +172,7 @@ class DeviceSocket implements ConnectionHandler, Mailbox, PayloadSink {
   #relayToDevice(client: Address, payload: PayloadSource, originAt: number): void {
     const clientId = this.#clients.idOf(client);
     if (clientId === undefined) return;
-    this.#connection.send(clientMessageFrame(clientId, payload));
+    sendEnveloped(this.#connection, clientMessageHead(clientId), payload);
     this.#context.metrics.relayLatency((wallClockMs() - originAt) / 1000);
   }
 

@@ -1,5 +1,6 @@
 import { JsonMemberSpans } from '../../core/json-member-spans.ts';
 import type { IceServer } from '../../ops/config.ts';
+import type { Connection } from '../../transport/connection.ts';
 import type { CuttlefishErrorCode } from './errors.ts';
 
 /** A text frame that passed the checks every frame gets, on either endpoint. */
@@ -65,28 +66,18 @@ export function deviceInfoFrame(deviceInfoSource: string): string {
   return `{"message_type":"device_info","device_info":${deviceInfoSource}}`;
 }
 
-export function clientMessageFrame(clientId: number, payload: PayloadSource): string | Buffer {
-  if (typeof payload === 'string') return `{"message_type":"client_msg","client_id":${clientId},"payload":${payload}}`;
-  return framed(`{"message_type":"client_msg","client_id":${clientId},"payload":`, payload);
+/**
+ * Sends `head` + payload + `}`: a payload's bytes are spliced into the frame as they are; a
+ * payload string (from the Bus or HTTP) is joined to its envelope.
+ */
+export function sendEnveloped(connection: Connection, head: string, payload: PayloadSource): void {
+  if (typeof payload === 'string') connection.send(`${head}${payload}}`);
+  else connection.sendSpliced(head, payload, '}');
 }
 
-const DEVICE_MESSAGE_HEAD = Buffer.from('{"message_type":"device_msg","payload":');
-
-export function deviceMessageFrame(payload: PayloadSource): string | Buffer {
-  if (typeof payload === 'string') return `{"message_type":"device_msg","payload":${payload}}`;
-  return framed(DEVICE_MESSAGE_HEAD, payload);
-}
+export const clientMessageHead = (clientId: number) => `{"message_type":"client_msg","client_id":${clientId},"payload":`;
+export const DEVICE_MESSAGE_HEAD = '{"message_type":"device_msg","payload":';
 
 export function clientDisconnectedFrame(clientId: number): string {
   return `{"message_type":"client_disconnected","client_id":${clientId}}`;
-}
-
-/** `head` + payload + `}` in one buffer (ws sends a Buffer without copying it again). */
-function framed(head: Buffer | string, payload: Uint8Array): Buffer {
-  // An ASCII head: its length in bytes is its length in characters.
-  const out = Buffer.allocUnsafe(head.length + payload.length + 1);
-  const at = typeof head === 'string' ? out.write(head, 0, 'latin1') : head.copy(out, 0);
-  out.set(payload, at);
-  out[at + payload.length] = 0x7d; // }
-  return out;
 }
