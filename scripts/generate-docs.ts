@@ -8,6 +8,7 @@ import { closeCodeFor, CuttlefishError, CuttlefishHttpError, type CuttlefishErro
 import { ClientToServer, DeviceToServer, ServerToClient, ServerToDevice } from '../src/dialects/cuttlefish/schemas.ts';
 import { MobzError, type MobzErrorName } from '../src/dialects/mobz/errors.ts';
 import { ClientSignals, ROUTES, ServerMessages } from '../src/dialects/mobz/schemas.ts';
+import { TransportViolation } from '../src/transport/websocket-frames.ts';
 
 const root = new URL('../', import.meta.url);
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -66,6 +67,11 @@ export function cuttlefishDoc(): string {
   ].join('\n');
 }
 
+export function transportErrorTable(): string {
+  const rows = (Object.keys(TransportViolation) as TransportViolation[]).map((name) => `| \`${name}\` | ${TransportViolation[name].close} | ${cell(TransportViolation[name].meaning)} |`);
+  return ['| code (metrics label) | closes with | when |', '|---|---|---|', ...rows].join('\n');
+}
+
 export function mobzErrorTable(): string {
   const rows = (Object.keys(MobzError) as MobzErrorName[]).map((name) => `| ${MobzError[name].code} | \`${name}\` | ${cell(MobzError[name].meaning)} |`);
   return ['| `c` | name (metrics label) | when |', '|---|---|---|', ...rows].join('\n');
@@ -115,6 +121,7 @@ export async function generatedFiles(): Promise<Map<URL, string>> {
   readme = replaceBetween(readme, 'metrics-table', await metricsTable());
   readme = replaceBetween(readme, 'cuttlefish-errors', cuttlefishErrorTable());
   readme = replaceBetween(readme, 'mobz-errors', mobzErrorTable());
+  readme = replaceBetween(readme, 'transport-errors', transportErrorTable());
   return new Map([
     [readmeUrl, readme],
     [new URL('docs/cuttlefish.md', root), cuttlefishDoc()],

@@ -9,11 +9,11 @@ export interface Connection {
   /** A text frame: a string, or bytes that are already valid UTF-8 (sent as they are). */
   send(text: string | Uint8Array): void;
   /**
-   * The text frame `head` + `body` + `tail`, written straight into the outgoing frame: a
-   * relay splices a payload into its envelope without first joining them into a message.
-   * `body` must be valid UTF-8.
+   * The text frame `head` + `body` + `tail` (valid UTF-8 together), written straight into
+   * the outgoing frame: a relay splices a payload into its envelope without first joining
+   * them into a message.
    */
-  sendSpliced(head: string, body: Uint8Array, tail: string): void;
+  sendSpliced(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void;
   sendBinary(data: Uint8Array): void;
   /** Sends a close frame; the socket is destroyed if the peer does not answer in time. */
   close(code: number, reason?: string): void;

@@ -129,7 +129,7 @@ export class WebSocketConnection implements Connection, FrameSink {
 
   onViolation(violation: TransportViolation, reason: string): void {
     this.group.metrics.error(violation);
-    this.closeForViolation(TransportViolation[violation], reason);
+    this.closeForViolation(TransportViolation[violation].close, reason);
   }
 
   closed(): void {
@@ -158,7 +158,7 @@ export class WebSocketConnection implements Connection, FrameSink {
     this.#send(data, Opcode.binary);
   }
 
-  sendSpliced(head: string, body: Uint8Array, tail: string): void {
+  sendSpliced(head: Uint8Array, body: Uint8Array, tail: Uint8Array): void {
     if (this.#readyToSend()) this.#socket.write(encodeSplicedFrame(head, body, tail));
   }
 

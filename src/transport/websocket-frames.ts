@@ -25,14 +25,22 @@ export const CloseCode = {
 } as const;
 
 /**
- * What a peer can do wrong at the WebSocket level, each with the close code it gets. The
- * name is the `code` label of `switchboard_errors_total` for the socket's dialect.
+ * What a peer can do wrong at the WebSocket level, with the close code it gets. The name is
+ * the `code` label of `switchboard_errors_total` for the socket's dialect; the close reason
+ * names the exact rule or limit.
  */
 export const TransportViolation = {
-  PROTOCOL_ERROR: CloseCode.protocolError,
-  INVALID_UTF8: CloseCode.invalidPayload,
-  FRAME_TOO_LARGE: CloseCode.messageTooBig,
-  MESSAGE_TOO_LARGE: CloseCode.messageTooBig,
+  PROTOCOL_ERROR: {
+    close: CloseCode.protocolError,
+    meaning:
+      'A frame that breaks RFC 6455: unmasked, RSV bits or a reserved opcode, a fragmented or over-125-byte control frame, a continuation with nothing to continue, a new message inside a fragmented one, an invalid close code.',
+  },
+  INVALID_UTF8: { close: CloseCode.invalidPayload, meaning: 'A text message or close reason that is not valid UTF-8.' },
+  FRAME_TOO_LARGE: {
+    close: CloseCode.messageTooBig,
+    meaning: "A frame whose payload is over the dialect's `maxFrameBytes`: caught at its header, before the payload is read.",
+  },
+  MESSAGE_TOO_LARGE: { close: CloseCode.messageTooBig, meaning: "A message, all its frames together, over the dialect's `maxMessageBytes`." },
 } as const;
 export type TransportViolation = keyof typeof TransportViolation;
 
@@ -99,15 +107,14 @@ export function encodeFrame(opcode: Opcode, payload: string | Uint8Array): [Buff
 }
 
 /** A text frame of `head` + `body` + `tail` in one buffer: the body is copied once, into place. */
-export function encodeSplicedFrame(head: string, body: Uint8Array, tail: string): Buffer {
-  const headLength = Buffer.byteLength(head);
-  const length = headLength + body.length + Buffer.byteLength(tail);
+export function encodeSplicedFrame(head: Uint8Array, body: Uint8Array, tail: Uint8Array): Buffer {
+  const length = head.length + body.length + tail.length;
   const h = headerLength(length);
   const frame = Buffer.allocUnsafe(h + length);
   writeHeader(frame, Opcode.text, length);
-  frame.write(head, h, headLength, 'utf8');
-  frame.set(body, h + headLength);
-  frame.write(tail, h + headLength + body.length, 'utf8');
+  frame.set(head, h);
+  frame.set(body, h + head.length);
+  frame.set(tail, h + head.length + body.length);
   return frame;
 }
 

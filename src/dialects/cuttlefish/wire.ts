@@ -66,17 +66,29 @@ export function deviceInfoFrame(deviceInfoSource: string): string {
   return `{"message_type":"device_info","device_info":${deviceInfoSource}}`;
 }
 
+const CLOSE_BRACE = Buffer.from('}');
+
 /**
- * Sends `head` + payload + `}`: a payload's bytes are spliced into the frame as they are; a
- * payload string (from the Bus or HTTP) is joined to its envelope.
+ * Sends `head` + payload + `}`. A payload's bytes are spliced into the frame as they are; a
+ * payload string (from the Bus or HTTP) is encoded once, into them.
  */
-export function sendEnveloped(connection: Connection, head: string, payload: PayloadSource): void {
-  if (typeof payload === 'string') connection.send(`${head}${payload}}`);
-  else connection.sendSpliced(head, payload, '}');
+export function sendEnveloped(connection: Connection, head: Uint8Array, payload: PayloadSource): void {
+  connection.sendSpliced(head, typeof payload === 'string' ? Buffer.from(payload) : payload, CLOSE_BRACE);
 }
 
-export const clientMessageHead = (clientId: number) => `{"message_type":"client_msg","client_id":${clientId},"payload":`;
-export const DEVICE_MESSAGE_HEAD = '{"message_type":"device_msg","payload":';
+/** Client ids are small counters per device: their heads are made once and kept. */
+const CACHED_CLIENT_HEADS = 1024;
+const clientHeads = new Array<Buffer | undefined>(CACHED_CLIENT_HEADS).fill(undefined);
+
+export function clientMessageHead(clientId: number): Buffer {
+  const cached = clientHeads[clientId];
+  if (cached !== undefined) return cached;
+  const head = Buffer.from(`{"message_type":"client_msg","client_id":${clientId},"payload":`);
+  if (clientId >= 0 && clientId < CACHED_CLIENT_HEADS) clientHeads[clientId] = head;
+  return head;
+}
+
+export const DEVICE_MESSAGE_HEAD = Buffer.from('{"message_type":"device_msg","payload":');
 
 export function clientDisconnectedFrame(clientId: number): string {
   return `{"message_type":"client_disconnected","client_id":${clientId}}`;
