@@ -4,6 +4,7 @@ import type { Logger } from '../ops/logger.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { WebSocketEndpoint } from './connection.ts';
 import { WebSocketConnection, type ConnectionGroup } from './websocket-connection.ts';
+import { CloseCode } from './websocket-frames.ts';
 import { answerUpgrade } from './websocket-handshake.ts';
 
 export interface GatewayLimits {
@@ -13,8 +14,6 @@ export interface GatewayLimits {
   maxBufferedBytes: number;
 }
 
-export const GOING_AWAY = 1001;
-export const LIVENESS_CLOSE_CODE = 1001;
 /** Pings are spread over this many ticks per ping interval. */
 const LIVENESS_SLICES = 16;
 
@@ -137,7 +136,7 @@ export class WebSocketGateway {
   /** Closes every socket with 1001 and resolves once all have closed or `timeoutMs` passed. */
   async closeAll(timeoutMs: number): Promise<void> {
     const all = [...this.#routes.values()].flatMap((route) => [...route.connections]);
-    for (const connection of all) connection.close(GOING_AWAY, 'server shutting down');
+    for (const connection of all) connection.close(CloseCode.goingAway, 'server shutting down');
     const deadline = Date.now() + timeoutMs;
     while (this.#open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const route of this.#routes.values()) {

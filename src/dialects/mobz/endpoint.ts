@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Connection, ConnectionHandler, WebSocketEndpoint } from '../../transport/connection.ts';
-import { GOING_AWAY } from '../../transport/websocket-gateway.ts';
+import { CloseCode } from '../../transport/websocket-frames.ts';
 import type { DialectContext } from '../dialect.ts';
 import { MobzSocket, type MobzSocketDeps } from './mobz-socket.ts';
 
@@ -55,7 +55,7 @@ export class MobzEndpoint implements WebSocketEndpoint {
     const now = performance.now();
     for (const socket of this.#sockets) {
       if (this.#maxConnectionMs > 0 && now - socket.openedAt >= this.#maxConnectionMs) {
-        socket.close(GOING_AWAY, 'maxConnectionMs reached');
+        socket.close(CloseCode.goingAway, 'maxConnectionMs reached');
       } else if (now - socket.lastActivity >= this.#keepaliveMs) {
         socket.keepalive();
       }
