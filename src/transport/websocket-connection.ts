@@ -6,12 +6,10 @@ import { WebSocketFrameReader, type FrameLimits, type FrameSink } from './websoc
 import { CloseCode, closePayload, encodeFrame, encodeSplicedFrame, Opcode, TransportViolation } from './websocket-frames.ts';
 
 /** What the connections of one endpoint share (one object per endpoint, not per socket). */
-export interface ConnectionGroup {
-  readonly dialect: string;
+export interface ConnectionGroup extends FrameLimits {
   readonly metrics: DialectMetrics;
   readonly log: Logger;
   readonly maxBufferedBytes: number;
-  readonly limits: FrameLimits;
   /** Bookkeeping once a socket has closed, before its handler hears of it. */
   released(connection: WebSocketConnection): void;
 }
@@ -77,7 +75,7 @@ export class WebSocketConnection implements Connection, FrameSink {
     this.#socket = socket;
     this.remoteAddress = remoteAddress;
     this.group = group;
-    this.reader = new WebSocketFrameReader(group.limits, this);
+    this.reader = new WebSocketFrameReader(group, this);
     (socket as TrackedSocket)[CONNECTION] = this;
     socket.setNoDelay(true);
     socket.setTimeout(0);

@@ -50,7 +50,6 @@ export class WebSocketFrameReader {
   // The fragmented message in progress (after a non-final text or binary frame).
   #message: ByteAccumulator | undefined;
   #messageBinary = false;
-  #messageLength = 0;
 
   constructor(limits: FrameLimits, sink: FrameSink) {
     this.#limits = limits;
@@ -153,7 +152,7 @@ export class WebSocketFrameReader {
     if (opcode < 0x8) {
       const { dialect, maxFrameBytes, maxMessageBytes } = this.#limits;
       if (length > maxFrameBytes) return this.#violate('FRAME_TOO_LARGE', `frame over ${dialect}.maxFrameBytes (${maxFrameBytes})`);
-      if (this.#messageLength + length > maxMessageBytes) {
+      if ((this.#message?.length ?? 0) + length > maxMessageBytes) {
         return this.#violate('MESSAGE_TOO_LARGE', `message over ${dialect}.maxMessageBytes (${maxMessageBytes})`);
       }
     }
@@ -172,14 +171,11 @@ export class WebSocketFrameReader {
       this.#messageBinary = opcode === Opcode.binary;
       this.#message = new ByteAccumulator(Math.max(payload.length * 2, 256));
       this.#message.append(payload, 0, payload.length, this.#limits.maxMessageBytes);
-      this.#messageLength = payload.length;
     } else if (opcode === Opcode.continuation) {
       const message = this.#message!;
       message.append(payload, 0, payload.length, this.#limits.maxMessageBytes);
-      this.#messageLength = message.length;
       if (!this.#fin) return;
       this.#message = undefined;
-      this.#messageLength = 0;
       this.#deliver(message.take(), this.#messageBinary);
     } else if (opcode === Opcode.ping) {
       this.#sink.onPing(payload);

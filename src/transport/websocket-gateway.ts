@@ -58,7 +58,8 @@ export class WebSocketGateway {
       metrics: this.#metrics.dialect(endpoint.dialect),
       log: this.#log,
       maxBufferedBytes: this.#limits.maxBufferedBytes,
-      limits: { dialect: endpoint.dialect, maxMessageBytes: endpoint.maxMessageBytes, maxFrameBytes: endpoint.maxFrameBytes ?? Infinity },
+      maxMessageBytes: endpoint.maxMessageBytes,
+      maxFrameBytes: endpoint.maxFrameBytes ?? Infinity,
       released: (connection) => {
         connections.delete(connection);
         group.metrics.connections--;
