@@ -107,7 +107,7 @@ async function dataChannelSession(deviceNode: TestNode, clientNode: TestNode): P
     // The signaling that got it there: request-offer first, offer/answer, candidates both ways.
     assert.deepEqual(device.received[0], { clientId: 1, type: 'request-offer' });
     assert.ok(device.received.some((m) => m.type === 'answer'), 'device got the answer');
-    assert.equal(client.received[0], 'offer', 'the offer is not overtaken by its candidates');
+    assert.equal(client.received[0], 'offer', 'the offer is the first thing the client hears');
     assert.ok(device.candidatesSent > 0 && client.received.includes('ice-candidate'), 'device candidates reached the client');
     assert.ok(client.candidatesSent > 0 && device.received.some((m) => m.type === 'ice-candidate'), 'client candidates reached the device');
 

@@ -77,6 +77,15 @@ export function isObject(value: JsonValue | undefined): value is { [key: string]
 /** Every PeerConnection made, closed at the end so that `cleanup()` can let the process exit. */
 export const peerConnections: PeerConnection[] = [];
 
+interface DevicePeer {
+  pc: PeerConnection;
+  remoteSet: boolean;
+  /** The client's candidates that came before its answer. */
+  queued: ClientIceCandidatePayload[];
+  /** The device's own candidates, held until the client's answer is set (see `#offer`). */
+  held: DeviceIceCandidatePayload[];
+}
+
 /**
  * A Cuttlefish device as its streamer behaves: a PeerConnection per client, created at
  * that client's `request-offer`, with the device offering.
@@ -85,7 +94,7 @@ export class FakeDevice {
   readonly connector = new CuttlefishDeviceConnector();
   readonly channels = new Map<number, Promise<DataChannel>>();
   readonly received: { clientId: number; type: string }[] = [];
-  readonly #peers = new Map<number, { pc: PeerConnection; remoteSet: boolean; queued: ClientIceCandidatePayload[] }>();
+  readonly #peers = new Map<number, DevicePeer>();
   #iceServers: IceServer[] = [];
   candidatesSent = 0;
 
@@ -111,6 +120,7 @@ export class FakeDevice {
         peer.pc.setRemoteDescription(payload.sdp, 'answer');
         peer.remoteSet = true;
         for (const candidate of peer.queued.splice(0)) this.#addCandidate(peer.pc, candidate);
+        for (const candidate of peer.held.splice(0)) this.#sendCandidate(clientId, candidate);
         return;
       }
       case 'ice-candidate': {
@@ -129,20 +139,31 @@ export class FakeDevice {
   #offer(clientId: number): void {
     const pc = new PeerConnection(`device-client-${clientId}`, { iceServers: toRtcIceServers(this.#iceServers) });
     peerConnections.push(pc);
-    this.#peers.set(clientId, { pc, remoteSet: false, queued: [] });
+    const peer: DevicePeer = { pc, remoteSet: false, queued: [], held: [] };
+    this.#peers.set(clientId, peer);
     pc.onLocalDescription((sdp, type) => this.connector.sendToClient(clientId, { type: type as 'offer', sdp }));
+    // A real device trickles at once. libdatachannel cannot: its ICE answers the client's
+    // checks before the answer is set, the client's DTLS hello then finds no fingerprint to
+    // verify against and the connection fails ("DTLS alert: unknown CA", libdatachannel
+    // issue #1390). Across nodes the answer travels through Redis and often loses that race.
+    // Holding the candidates until the answer is set keeps the client's checks back until then.
     pc.onLocalCandidate((candidate, mid) => {
-      this.candidatesSent++;
       const message: DeviceIceCandidatePayload = {
         type: 'ice-candidate',
         mid,
         mLineIndex: mLineIndexOf(pc.localDescription()?.sdp ?? '', mid),
         candidate: candidate.replace(/^a=/, ''),
       };
-      this.connector.sendToClient(clientId, message);
+      if (peer.remoteSet) this.#sendCandidate(clientId, message);
+      else peer.held.push(message);
     });
     // Creating the channel starts the negotiation: the offer comes via onLocalDescription.
     this.channels.set(clientId, opened(pc.createDataChannel('cuttlefish-e2e')));
+  }
+
+  #sendCandidate(clientId: number, message: DeviceIceCandidatePayload): void {
+    this.candidatesSent++;
+    this.connector.sendToClient(clientId, message);
   }
 
   #addCandidate(pc: PeerConnection, payload: ClientIceCandidatePayload): void {
