@@ -40,6 +40,8 @@ class CallParty {
   readonly received: string[] = [];
   readonly channel: Promise<DataChannel>;
   #pc: PeerConnection | undefined;
+  /** The offerer's candidates, held until the answer is set (see `#peer`). */
+  #held: string[] | undefined;
   #handled: Promise<void> = Promise.resolve();
   #resolveChannel!: (channel: DataChannel) => void;
   /** Runs before an incoming OFFER is applied: the test breaks the signaling there. */
@@ -60,10 +62,15 @@ class CallParty {
       if (type === 'offer') this.client.offer(sdp);
       else this.client.answer(sdp);
     });
+    // A browser trickles at once. libdatachannel cannot, on the offering side: its ICE
+    // answers the peer's checks before the answer is set, the peer's DTLS hello then finds
+    // no fingerprint to verify against and the connection fails ("DTLS alert: unknown CA",
+    // libdatachannel issue #1390). A delayed answer, which these tests cause on purpose,
+    // loses that race. So the offerer holds its candidates until the answer is set.
     pc.onLocalCandidate((candidate, mid) => {
       const text = JSON.stringify({ candidate, mid } satisfies Candidate);
-      this.sent.push(`ICE ${text}`);
-      this.client.ice(text);
+      if (this.#held) this.#held.push(text);
+      else this.#sendCandidate(text);
     });
     pc.onDataChannel((channel) => opened(channel).then((open) => this.#resolveChannel(open)));
     this.#pc = pc;
@@ -72,6 +79,7 @@ class CallParty {
 
   /** The callee offers, as MobZ's p2p flow has it. */
   call(): void {
+    this.#held = [];
     const channel = this.#peer().createDataChannel('mobz-e2e');
     void opened(channel).then((open) => this.#resolveChannel(open));
   }
@@ -87,6 +95,8 @@ class CallParty {
       case 'ANSWER':
         this.received.push('ANSWER');
         this.#peer().setRemoteDescription(sdp, 'answer');
+        for (const text of this.#held?.splice(0) ?? []) this.#sendCandidate(text);
+        this.#held = undefined;
         return;
       case 'ICE': {
         this.received.push(`ICE ${sdp}`);
@@ -97,15 +107,18 @@ class CallParty {
     }
   }
 
+  #sendCandidate(text: string): void {
+    this.sent.push(`ICE ${text}`);
+    this.client.ice(text);
+  }
+
   /**
-   * Sends its last candidate again (harmless to the peer), so a signal certainly travels
-   * while the peer is away and has to wait on the server for the peer's re-join.
+   * Sends a candidate on a documentation address (RFC 5737, never routed; harmless to the
+   * peer), so a signal certainly travels while the peer is away and has to wait on the
+   * server for the peer's re-join.
    */
-  resendLastCandidate(): void {
-    const last = this.sent.findLast((s) => s.startsWith('ICE '));
-    assert.ok(last, 'a candidate to resend');
-    this.sent.push(last);
-    this.client.ice(last.slice(4));
+  sendUnreachableCandidate(): void {
+    this.#sendCandidate(JSON.stringify({ candidate: 'a=candidate:99 1 UDP 1 203.0.113.9 9 typ host', mid: '0' } satisfies Candidate));
   }
 
   close(): void {
@@ -172,12 +185,12 @@ describe('mobz end to end: two SDK clients, real WebRTC peers, a p2p room', () =
         proxy.cut();
         await reached(states, 'waitingNetwork');
         await waitFor('the server saw the caller go', () => node.metrics.dialect('mobz').connections === 1);
-        callee.resendLastCandidate();
+        callee.sendUnreachableCandidate();
         setTimeout(() => proxy.restore(), 300);
       });
       const path = states.map((change) => change.to);
       assert.deepEqual(path.slice(0, 5), ['initializing', 'joined', 'waitingNetwork', 'reinitializing', 'joined']);
-      assert.ok(callee.sent.filter((s) => s.startsWith('ICE')).length > 0, 'the callee sent candidates');
+      assert.ok(callee.sent.some((s) => s.startsWith('ICE') && !s.includes('203.0.113.9')), 'the callee sent its own candidates');
     } finally {
       caller.close();
       callee.close();
@@ -200,7 +213,7 @@ describe('mobz end to end: two SDK clients, real WebRTC peers, a p2p room', () =
       // A graceful restart: the node drains (1001), comes back on the same port and id.
       await callThrough(caller, callee, async () => {
         await callerNode.close();
-        callee.resendLastCandidate();
+        callee.sendUnreachableCandidate();
         callerNode = await startNode({ ...overrides, nodeId: 'e2e-restarting', port });
       });
       assert.ok(
