@@ -1,8 +1,9 @@
-// Installs the Debian packages the test suite starts for real (redis-server), when missing.
+// Installs the Debian packages the test suite starts for real (redis-server, coturn's
+// turnserver, Chromium for the browser end-to-end tests), when missing.
 // CI and fresh machines run as root with apt; elsewhere it says what to install.
 import { execFileSync, spawnSync } from 'node:child_process';
 
-const needed: Record<string, string> = { 'redis-server': 'redis-server' };
+const needed: Record<string, string> = { 'redis-server': 'redis-server', turnserver: 'coturn', chromium: 'chromium' };
 
 const missing = Object.entries(needed).filter(([binary]) => spawnSync('sh', ['-c', `command -v ${binary}`]).status !== 0);
 if (missing.length > 0) {

@@ -1,10 +1,4 @@
-import {
-  type ClientToServerMessage,
-  type ConfigMessage,
-  type ConnectMessage,
-  type IceServer,
-  type JsonValue,
-} from './messages.ts';
+import type { ClientToServerMessage, ConfigMessage, ConnectMessage, IceServer, JsonValue } from './messages.ts';
 import {
   BufferedListeners,
   CONNECTING,

@@ -1,9 +1,4 @@
-import {
-  type ConfigMessage,
-  type DeviceToServerMessage,
-  type IceServer,
-  type JsonValue,
-} from './messages.ts';
+import type { ConfigMessage, DeviceToServerMessage, IceServer, JsonValue } from './messages.ts';
 import {
   BufferedListeners,
   CONNECTING,
