@@ -16,52 +16,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { cleanup } from 'node-datachannel';
-import type { Browser, JSHandle, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium, writeModuleSite, type ModuleSite } from '../support/browser/chromium.ts';
-import type { BrowserClient, ClientWindow } from '../support/browser/cuttlefish-client-page.ts';
-import { deferred, FakeDevice, nextMessage, NO_ICE_SERVERS, peerConnections, withTimeout } from '../support/fake-cuttlefish-device.ts';
+import type { BrowserClient } from '../support/browser/cuttlefish-client-page.ts';
+import { PageUnderTest } from '../support/browser/page-under-test.ts';
+import { FakeDevice, nextMessage, NO_ICE_SERVERS, peerConnections, withTimeout } from '../support/fake-cuttlefish-device.ts';
 import { startCluster, startNode, type Overrides, type TestNode } from '../support/switchboard-node.ts';
 
-const LOG = Boolean(process.env.SWITCHBOARD_TEST_LOG);
 const CLIENT_PAGE = 'test/support/browser/cuttlefish-client-page.ts';
-
-/** A Chromium tab; its waits fail at once, with the page's error, when the page throws. */
-class BrowserTab {
-  readonly page: Page;
-  /** Uncaught errors in the page, also those thrown while nothing was waiting. */
-  readonly pageErrors: string[] = [];
-  readonly #consoleErrors: string[] = [];
-  readonly #pageError = deferred<never>();
-
-  constructor(page: Page) {
-    this.page = page;
-    // Only ever raced against; never left to reject unobserved.
-    this.#pageError.promise.catch(() => {});
-    page.on('console', (message) => {
-      if (message.type() === 'error') this.#consoleErrors.push(message.text());
-      if (LOG) process.stderr.write(`[chromium console.${message.type()}] ${message.text()}\n`);
-    });
-    page.on('pageerror', (error) => {
-      if (LOG) process.stderr.write(`[chromium page error] ${error.stack ?? error.message}\n`);
-      this.pageErrors.push(error.message);
-      this.#pageError.reject(new Error(`page error in Chromium: ${error.message}`));
-    });
-  }
-
-  /** Loads the client page from `node` and returns its `window.cuttlefishClient`. */
-  async open(node: TestNode, deviceId: string): Promise<JSHandle<BrowserClient>> {
-    await this.wait('client page load', this.page.goto(`${node.url}/index.html?device=${encodeURIComponent(deviceId)}`));
-    // Module scripts run before `load`, so the client exists now unless a module failed to load.
-    const client = await this.page.evaluateHandle(() => (window as unknown as Partial<ClientWindow>).cuttlefishClient);
-    const missing = await client.evaluate((value) => value === undefined);
-    assert.ok(!missing, `the client page script did not run; Chromium's console errors: ${JSON.stringify(this.#consoleErrors)}`);
-    return client as JSHandle<BrowserClient>;
-  }
-
-  wait<T>(what: string, promise: Promise<T>): Promise<T> {
-    return withTimeout(Promise.race([promise, this.#pageError.promise]), what);
-  }
-}
 
 let sessions = 0;
 
@@ -72,10 +34,10 @@ type Ending = 'the page closes' | 'the page closes its connector';
 async function dataChannelSession(browser: Browser, deviceNode: TestNode, clientNode: TestNode, ending: Ending): Promise<void> {
   const deviceId = `cvd-browser-${process.pid}-${++sessions}`;
   const device = new FakeDevice();
-  const tab = new BrowserTab(await browser.newPage());
+  const tab = new PageUnderTest(await browser.newPage());
   try {
     await withTimeout(device.start(deviceNode, deviceId), 'device registration');
-    const client = await tab.open(clientNode, deviceId);
+    const client = await tab.load<BrowserClient>(`${clientNode.url}/index.html?device=${encodeURIComponent(deviceId)}`, 'cuttlefishClient');
 
     assert.equal(await tab.wait('browser data channel open', client.evaluate((c) => c.channelOpen)), 'cuttlefish-e2e');
     const deviceChannel = await tab.wait('device data channel open', device.channels.get(1) ?? Promise.reject(new Error('no peer for client 1')));
